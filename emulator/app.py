@@ -1,0 +1,33 @@
+"""The emulator's ASGI application: one FastAPI app serving every AEP path under one base URL."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .errors import AEPError
+from .store import Store
+
+
+def create_app(data_dir: str, **settings) -> FastAPI:
+    """Build the app over the SQLite database in `data_dir` (created if missing)."""
+    from .services import catalog, dataprep, flowservice, ims, inlet, schemaregistry  # noqa: PLC0415
+
+    os.makedirs(data_dir, exist_ok=True)
+    app = FastAPI(title="aep-pipelines AEP emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = Store(os.path.join(data_dir, "aep.sqlite3"))
+    app.state.settings = settings
+
+    @app.exception_handler(AEPError)
+    async def _aep_error(_request: Request, exc: AEPError):
+        return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+    app.include_router(ims.router)
+    app.include_router(flowservice.router, prefix="/data/foundation/flowservice")
+    app.include_router(dataprep.router, prefix="/data/foundation/conversion")
+    app.include_router(schemaregistry.router, prefix="/data/foundation/schemaregistry")
+    app.include_router(catalog.router, prefix="/data/foundation/catalog")
+    app.include_router(inlet.router)
+    return app

@@ -1,0 +1,106 @@
+"""Error bodies in each AEP service's own shape, raised as one exception type.
+
+Handlers raise `AEPError`; the app turns it into a JSON response with the given
+status, body and headers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+
+class AEPError(Exception):
+    """An HTTP error response, body already in the owning service's shape."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None):
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def gateway_error(status: int, error_code: str, message: str) -> AEPError:
+    """Adobe I/O gateway errors use their own `{error_code, message}` shape."""
+    return AEPError(status, {"error_code": error_code, "message": message})
+
+
+def content_type_error() -> AEPError:
+    return AEPError(
+        400,
+        {
+            "type": "/placeholder/type/uri",
+            "status": 400,
+            "title": "BadRequestError",
+            "detail": "A valid content-type must be specified",
+        },
+    )
+
+
+def flow_error(status: int, code: int | str, message: str, **report: Any) -> AEPError:
+    """Flow Service Problem-JSON-like body: type FLOW-<code>-<status>, report, errorMessage/errorDetails."""
+    rid = request_id()
+    return AEPError(
+        status,
+        {
+            "type": f"https://ns.adobe.com/aep/errors/FLOW-{code}-{status}",
+            "title": _TITLES.get(status, "Error"),
+            "status": status,
+            "report": {"detailed-message": message, "request-id": rid, **report},
+            "errorMessage": message,
+            "errorDetails": message,
+        },
+        {"x-request-id": rid},
+    )
+
+
+def xdm_error(status: int, code: int | str, title: str, message: str) -> AEPError:
+    """Schema Registry `errorBasic` body."""
+    rid = request_id()
+    return AEPError(
+        status,
+        {
+            "type": f"http://ns.adobe.com/aep/errors/XDM-{code}-{status}",
+            "title": title,
+            "status": status,
+            "report": {
+                "registryRequestId": rid,
+                "timestamp": time.strftime("%m-%d-%Y %H:%M:%S"),
+                "detailed-message": message,
+                "sub-errors": [],
+            },
+            "detail": message,
+        },
+        {"x-request-id": rid},
+    )
+
+
+def service_error(status: int, code: str, message: str) -> AEPError:
+    """Data Prep and Catalog publish no error schema; this is the body they send in practice."""
+    rid = request_id()
+    return AEPError(
+        status,
+        {"type": f"https://ns.adobe.com/aep/errors/{code}-{status}", "title": _TITLES.get(status, "Error"),
+         "status": status, "message": message, "errorMessage": message, "report": {"request-id": rid}},
+        {"x-request-id": rid},
+    )
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    406: "Not Acceptable",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}

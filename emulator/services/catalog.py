@@ -1,0 +1,4 @@
+"""catalog (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()

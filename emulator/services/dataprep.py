@@ -1,0 +1,4 @@
+"""dataprep (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""flowservice (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""ims (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""inlet (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,4 @@
+"""schemaregistry (to be implemented)."""
+from fastapi import APIRouter
+
+router = APIRouter()
