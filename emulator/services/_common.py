@@ -1,0 +1,47 @@
+"""Small request helpers shared by the Data Prep, Schema Registry, Catalog and inlet routers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Callable
+
+from fastapi import Request
+
+from ..errors import AEPError
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def hex_id(nbytes: int) -> str:
+    """A random lower-case hex id of 2*nbytes characters (AEP ids are 24, 32, 48 or 64 hex)."""
+    return secrets.token_hex(nbytes)
+
+
+async def read_json(request: Request, error: Callable[[str], AEPError]) -> Any:
+    """The request body as JSON; `error(message)` builds the service's own 400 when it is not."""
+    raw = await request.body()
+    if not raw.strip():
+        raise error("The request body is empty")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"The request body is not valid JSON: {exc}") from None
+
+
+def query_int(request: Request, name: str, default: int | None, error: Callable[[str], AEPError],
+              minimum: int = 0) -> int | None:
+    """An integer query parameter (None/default when absent); 400 in the service's shape when malformed."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise error(f"Query parameter '{name}' must be an integer, got '{raw}'") from None
+    if value < minimum:
+        raise error(f"Query parameter '{name}' must be >= {minimum}")
+    return value
