@@ -8,22 +8,39 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .errors import AEPError
+from .faults import FaultInjector, RequestGate
+from .metrics import Metrics
+from .seed import seed
 from .store import Store
 
 
+class EmulatorApp(FastAPI):
+    """FastAPI with the request gate (metrics, latency, faults) outside every other layer."""
+
+    def build_middleware_stack(self):
+        return RequestGate(super().build_middleware_stack(), self, self.state.metrics, self.state.faults)
+
+
 def create_app(data_dir: str, **settings) -> FastAPI:
-    """Build the app over the SQLite database in `data_dir` (created if missing)."""
-    from .services import catalog, dataprep, flowservice, ims, inlet, schemaregistry  # noqa: PLC0415
+    """Build the app over the SQLite database in `data_dir` (created if missing).
+
+    settings: token_ttl (s), clients {id: (secret, org)}, faults (config dict, see faults.py).
+    """
+    from .services import admin, catalog, dataprep, flowservice, ims, inlet, schemaregistry  # noqa: PLC0415
 
     os.makedirs(data_dir, exist_ok=True)
-    app = FastAPI(title="aep-pipelines AEP emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app = EmulatorApp(title="aep-pipelines AEP emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = Store(os.path.join(data_dir, "aep.sqlite3"))
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.faults = FaultInjector(settings.get("faults"))
+    seed(app.state.store)
 
     @app.exception_handler(AEPError)
     async def _aep_error(_request: Request, exc: AEPError):
         return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
+    app.include_router(admin.router)
     app.include_router(ims.router)
     app.include_router(flowservice.router, prefix="/data/foundation/flowservice")
     app.include_router(dataprep.router, prefix="/data/foundation/conversion")

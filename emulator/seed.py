@@ -1,0 +1,192 @@
+"""The read-only connection and flow specs AEP ships, seeded into every emulator at startup.
+
+IDs are AEP's real ones, so clients that hard-code them (as the Pendo tutorial does) work
+unchanged. The Google Cloud Storage pair is the example in Adobe's Flow Service spec; it
+gives the emulator a batch source that takes a base connection and needs a schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import kinds
+from .store import Store
+
+PENDO_PROVIDER_ID = "521eee4d-8cbe-4906-bb48-fb6bd4450033"
+PENDO_SPEC_ID = "6ff5654f-19d5-427d-bd3e-c0ebc802389a"
+HTTP_STREAMING_SPEC_ID = "bc7b00d6-623a-4dfc-9fdb-f1240aeadaeb"
+DATALAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+STREAMING_FLOW_SPEC_ID = "e77fde5a-22a8-11ed-861d-0242ac120002"
+GCS_PROVIDER_ID = "0ed90a81-07f4-4586-8190-b40eccef1c5a"
+GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
+CLOUD_STORAGE_FLOW_SPEC_ID = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
+
+# Streaming sources: no base connection allowed (FLOW-1332-400), flows get an inlet.
+STREAMING_SOURCE_SPEC_IDS = frozenset({PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID})
+STREAMING_FLOW_SPEC_IDS = frozenset({STREAMING_FLOW_SPEC_ID})
+# Flow specs whose flows need scheduleParams (batch sources).
+SCHEDULED_FLOW_SPEC_IDS = frozenset({CLOUD_STORAGE_FLOW_SPEC_ID})
+
+_JSON_SCHEMA = "http://json-schema.org/draft-07/schema#"
+
+_SOURCES_PERMISSIONS = {
+    "manage": [{"@type": "lowLevel", "name": "EnterpriseSource", "permissions": ["write"]}],
+    "view": [{"@type": "lowLevel", "name": "EnterpriseSource", "permissions": ["read"]}],
+}
+
+
+def _streaming_source(spec_id: str, name: str, label: str, category: str, doc: str) -> dict[str, Any]:
+    return {
+        "id": spec_id,
+        "name": name,
+        "providerId": PENDO_PROVIDER_ID,
+        "version": "1.0",
+        "authSpec": [],
+        "sourceSpec": {
+            "name": name,
+            "type": "Streaming",
+            "spec": {
+                "schema": _JSON_SCHEMA,
+                "type": "object",
+                "properties": {"format": {"type": "string", "enum": ["json"], "default": "json"}},
+            },
+            "attributes": {"uiAttributes": {"isSource": True, "documentationLink": doc,
+                                            "category": category, "label": label}},
+        },
+        "exploreSpec": {},
+        "attributes": {
+            "category": category,
+            "connectorName": label,
+            "isSource": True,
+            "isStreaming": True,
+            "uiAttributes": {"apiFeatures": {"explorePaginationSupported": False}},
+        },
+        "permissionsInfo": _SOURCES_PERMISSIONS,
+    }
+
+
+CONNECTION_SPECS: list[dict[str, Any]] = [
+    _streaming_source(
+        PENDO_SPEC_ID, "pendo-webhook", "Pendo", "Analytics",
+        "https://experienceleague.adobe.com/docs/experience-platform/sources/connectors/analytics/pendo-webhook.html",
+    ),
+    _streaming_source(
+        HTTP_STREAMING_SPEC_ID, "http-connector", "HTTP API", "Streaming",
+        "https://experienceleague.adobe.com/docs/experience-platform/sources/connectors/streaming/http.html",
+    ),
+    {
+        "id": DATALAKE_SPEC_ID,
+        "name": "datalake",
+        "providerId": "0ed90a81-07f4-4586-8190-b40eccef1c5a",
+        "version": "1.0",
+        "authSpec": [],
+        "targetSpec": {
+            "name": "datalake",
+            "spec": {
+                "schema": _JSON_SCHEMA,
+                "type": "object",
+                "properties": {"dataSetId": {"type": "string"}},
+                "required": ["dataSetId"],
+            },
+        },
+        "attributes": {"category": "Target", "connectorName": "Data Lake", "isSource": False},
+        "permissionsInfo": _SOURCES_PERMISSIONS,
+    },
+    {
+        "id": GCS_SPEC_ID,
+        "name": "google-cloud",
+        "providerId": GCS_PROVIDER_ID,
+        "version": "1.0",
+        "authSpec": [{
+            "name": "Basic Authentication for Google Cloud Storage",
+            "type": "Basic Authentication",
+            "spec": {
+                "schema": _JSON_SCHEMA,
+                "type": "object",
+                "properties": {"accessKeyId": {"type": "string"},
+                               "secretAccessKey": {"type": "string", "format": "password"}},
+                "required": ["accessKeyId", "secretAccessKey"],
+            },
+        }],
+        "sourceSpec": {
+            "name": "google-cloud",
+            "type": "FileSystem",
+            "spec": {"schema": _JSON_SCHEMA, "type": "object",
+                     "path": {"type": "string"}, "recursive": {"type": "boolean", "default": "false"}},
+            "attributes": {"uiAttributes": {"isSource": True, "category": "Cloud Storage",
+                                            "label": "Google Cloud Storage"}},
+        },
+        "exploreSpec": {"name": "FileSystem", "type": "FileSystem"},
+        "attributes": {"category": "Cloud Storage", "connectorName": "Google Cloud Storage", "isSource": True,
+                       "uiAttributes": {"apiFeatures": {"explorePaginationSupported": False}}},
+        "permissionsInfo": _SOURCES_PERMISSIONS,
+    },
+]
+
+
+def _mapping_transformation() -> dict[str, Any]:
+    return {
+        "name": "Mapping",
+        "spec": {
+            "schema": _JSON_SCHEMA,
+            "type": "object",
+            "description": "Defines various params required for different mapping from source to target",
+            "properties": {"mappingId": {"type": "string"}, "mappingVersion": {"type": "string"}},
+        },
+    }
+
+
+FLOW_SPECS: list[dict[str, Any]] = [
+    {
+        "id": STREAMING_FLOW_SPEC_ID,
+        "name": "GenericStreamingAEP",
+        "providerId": PENDO_PROVIDER_ID,
+        "version": "1.0",
+        "sourceConnectionSpecIds": [PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID],
+        "targetConnectionSpecIds": [DATALAKE_SPEC_ID],
+        "transformationSpecs": [_mapping_transformation()],
+        "attributes": {"isSourceFlow": True, "frequency": "streaming",
+                       "notification": {"category": "sources", "flowRun": {"enabled": True}}},
+        "permissionsInfo": _SOURCES_PERMISSIONS,
+    },
+    {
+        "id": CLOUD_STORAGE_FLOW_SPEC_ID,
+        "name": "CloudStorageToAEP",
+        "providerId": GCS_PROVIDER_ID,
+        "version": "1.0",
+        "sourceConnectionSpecIds": [GCS_SPEC_ID],
+        "targetConnectionSpecIds": [DATALAKE_SPEC_ID],
+        "optionSpec": {"spec": {"schema": _JSON_SCHEMA, "type": "object", "properties": {
+            "errorDiagnosticsEnabled": {"title": "Error diagnostics", "type": "boolean", "default": False},
+            "partialIngestionPercent": {"title": "Partial ingestion threshold", "type": "number",
+                                        "exclusiveMinimum": 0}}}},
+        "transformationSpecs": [_mapping_transformation()],
+        "scheduleSpec": {
+            "name": "PeriodicSchedule",
+            "type": "Periodic",
+            "spec": {
+                "schema": _JSON_SCHEMA,
+                "type": "object",
+                "properties": {
+                    "startTime": {"type": "integer"},
+                    "frequency": {"type": "string", "enum": ["once", "minute", "hour", "day", "week"]},
+                    "interval": {"type": "integer"},
+                    "backfill": {"type": "boolean", "default": True},
+                },
+                "required": ["startTime", "frequency"],
+            },
+        },
+        "attributes": {"isSourceFlow": True, "flacValidationSupported": True, "frequency": "batch",
+                       "notification": {"category": "sources", "flowRun": {"enabled": True}}},
+        "permissionsInfo": _SOURCES_PERMISSIONS,
+    },
+]
+
+
+def seed(store: Store) -> None:
+    """Write the built-in specs (idempotent: rewrites them, so an upgrade refreshes old data dirs)."""
+    with store.tx():
+        for spec in CONNECTION_SPECS:
+            store.put(kinds.CONNECTION_SPEC, "", "", spec["id"], spec)
+        for spec in FLOW_SPECS:
+            store.put(kinds.FLOW_SPEC, "", "", spec["id"], spec)
