@@ -38,6 +38,7 @@ class EmulatorProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "EmulatorProcess":
+        os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(self.port),
