@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import signal
 import sys
 
 import uvicorn
@@ -82,12 +83,22 @@ def main(argv: list[str] | None = None) -> int:
           f"  client secret: {config.DEV_CLIENT_SECRET}   (dev-only, documented)\n"
           f"  org id:        {config.DEV_ORG_ID}\n"
           f"  IMS token URL: {base}/ims/token/v3", flush=True)
-    # loop/http "auto" pick uvloop and httptools when installed, else asyncio and h11.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                loop="auto", http="auto", proxy_headers=False, server_header=False, lifespan="off",
-                timeout_graceful_shutdown=5)
-    app.state.store.close()
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal under the handler
+    # that was installed before it ran: make that an exit with status 0, so a stop is a clean exit.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    try:
+        # loop/http "auto" pick uvloop and httptools when installed, else asyncio and h11.
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                    loop="auto", http="auto", proxy_headers=False, server_header=False, lifespan="off",
+                    timeout_graceful_shutdown=5)
+    finally:
+        app.state.store.close()
     return 0
+
+
+def _exit_cleanly(_signum, _frame) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
