@@ -1,0 +1,439 @@
+"""The shared dynamic-provider base: every hard part of a resource's lifecycle lives here.
+
+Each resource module declares a small subclass of `AEPProvider` (its managed fields, which
+of them force a replacement, its args model) and implements five short methods that only
+translate between its model and the client: `create_object`, `read_object`,
+`update_object`, `delete_object` and `adopt_object`. This base supplies the rest, following
+../shared/reference/pulumi-dynamic-providers.md:
+
+* the provider pickles by reference (installed module + class name, no instance state)
+  and is never stored as a secret, because it captures nothing secret;
+* credentials come from `configure()` / the environment, never from resource inputs;
+* `check` validates with pydantic, naming the field and the fix, leaves unknown values
+  alone, and auto-names (`<prefix>-<7 random chars>`, kept across updates);
+* `diff` compares each managed field explicitly after normalisation, with no network;
+* `read` answers `ReadResult(None, {})` when the object is gone, and returns the inputs
+  normalised exactly as `check` would, so refresh never leaves stale inputs behind;
+* `create`/`update` return every managed field plus the computed outputs;
+* `update` sends the stored etag; 412 and 404 become messages that say what to run next;
+* `delete` treats 404 as success;
+* `adopt_id` brings an existing object under management (`pulumi import` cannot work for
+  dynamic providers: pulumi/pulumi#16175).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult,
+                            ResourceProvider, UpdateResult)
+from pulumi.output import contains_unknowns
+from pydantic import BaseModel, ValidationError
+
+from .client import (CONFIG_KEYS, AEPClient, AEPError, AEPSettings, AuthError, BadRequest, ConfigurationError,
+                     NotFound, PreconditionFailed, RateLimited, Secret, ServerError, TransportError, get_client)
+from .models import AEPArgs, InputError, InputErrors
+
+log = logging.getLogger("providers")
+
+_ALPHABET = string.ascii_lowercase + string.digits
+# Codes of 404s that are about the sandbox, not the object: those must never read as "gone".
+_SANDBOX_MISSING = {"FLOW-2100-404", "FLOW-1101-404"}
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def plain(v: Any) -> Any:
+    """Normalise for comparison: integral floats become ints, recursively (numbers arrive as doubles)."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    return v
+
+
+@dataclass(frozen=True)
+class Managed:
+    """One managed input: how to compare it and what a change to it means."""
+
+    name: str
+    replaces: bool = False          # a change cannot be applied in place
+    normalize: Callable[[Any], Any] = _identity
+    unordered: bool = False         # a list whose order means nothing
+    server_default: bool = False    # None in the inputs means "whatever AEP has": never a diff
+    observable: bool = True         # read() can see it (masked secrets cannot be read back)
+    default: Any = None             # the value an absent input stands for
+
+    def norm(self, v: Any) -> Any:
+        """The comparable form of a value of this field."""
+        v = plain(self.normalize(self.default if v is None else v))
+        if self.unordered and isinstance(v, list):
+            v = sorted(v, key=repr)
+        return v
+
+
+class ProviderError(Exception):
+    """A lifecycle step failed; the message names the resource, the cause and the next step."""
+
+
+class AEPProvider(ResourceProvider):
+    """Base for the seven AEP resource providers. Subclasses are declarations plus five methods."""
+
+    serialize_as_secret_always = False
+
+    kind: ClassVar[str] = "Resource"          # shown in messages: "Dataset «name» (id)"
+    name_prefix: ClassVar[str] = "aep"         # auto-names: "<prefix>-<7 chars>"
+    args_model: ClassVar[type[AEPArgs]] = AEPArgs
+    fields: ClassVar[tuple[Managed, ...]] = ()
+    computed: ClassVar[tuple[str, ...]] = ()   # server-generated outputs (never diffed)
+    # Inputs that are stored but neither managed nor diffed (validation aids, adoption).
+    passive: ClassVar[tuple[str, ...]] = ("adopt_id",)
+    # Replace by deleting first when a replacement would collide on a unique name.
+    unique_name: ClassVar[bool] = False
+    # Inputs whose values must never appear in a message.
+    secret_inputs: ClassVar[tuple[str, ...]] = ()
+
+    # -- pickling and configuration ------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        # Pickled by reference into Pulumi state: module + class and nothing else, even after
+        # configure() stored settings on the instance.
+        return {}
+
+    def __setstate__(self, _state: dict) -> None:
+        pass
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the `aep:*` stack config (secret wrapped); the client is built lazily."""
+        cfg = {}
+        for key in CONFIG_KEYS:
+            val = req.config.get(key)
+            if val is not None:
+                cfg[key] = Secret(val) if key == "aep:clientSecret" else val
+        self._aep_config = cfg
+
+    def client(self) -> AEPClient:
+        """The process-wide client for the configured settings (environment first)."""
+        try:
+            settings = AEPSettings.load(getattr(self, "_aep_config", None))
+        except ConfigurationError as e:
+            raise ProviderError(str(e)) from None
+        return get_client(settings)
+
+    # -- names and messages ------------------------------------------------------------------
+
+    @property
+    def name_field(self) -> str:
+        return self.args_model.name_field
+
+    def label(self, props: dict, id_: str | None = None) -> str:
+        """«kind» «name» (id), for messages."""
+        name = props.get(self.name_field)
+        ident = f" ({id_})" if id_ else ""
+        return f"{self.kind} {name!r}{ident}" if name else f"{self.kind}{ident}"
+
+    def fail(self, err: Exception, action: str, props: dict, id_: str | None = None) -> ProviderError:
+        """Turn a client error into a message naming the resource, status, AEP code and next step."""
+        what = self.label(props, id_)
+        if isinstance(err, ProviderError):
+            return err
+        if isinstance(err, ConfigurationError):
+            return ProviderError(f"{what}: cannot {action}: {err}")
+        if not isinstance(err, AEPError):
+            return ProviderError(f"{what}: {action} failed: {err}")
+        if isinstance(err, PreconditionFailed):
+            return ProviderError(f"{what} was changed outside Pulumi: run `pulumi refresh`, then `pulumi up` "
+                                 f"({_cause(err)})")
+        if isinstance(err, NotFound):
+            hint = ("the sandbox does not exist: check stack config aep:sandbox"
+                    if err.code in _SANDBOX_MISSING else
+                    "it no longer exists in AEP: run `pulumi refresh` to drop it from state, then `pulumi up` "
+                    "to recreate it")
+        elif isinstance(err, BadRequest):
+            hint = "AEP rejected the request: fix the inputs it names, then run `pulumi up` again"
+        elif isinstance(err, AuthError):
+            hint = ("check AEP_CLIENT_ID / AEP_CLIENT_SECRET / AEP_ORG_ID (or aep:clientId, aep:clientSecret, "
+                    "aep:orgId) and that the credential's product profile grants access to this sandbox")
+        elif isinstance(err, (RateLimited, ServerError, TransportError)):
+            hint = ("AEP is throttling or unavailable and the retry budget ran out: run `pulumi up` again "
+                    "later (raise AEP_RETRY_BUDGET to wait longer)")
+        else:
+            hint = "see the AEP message above"
+        return ProviderError(f"{what}: {action} failed: {_cause(err)}. Next: {hint}")
+
+    # -- check ---------------------------------------------------------------------------------
+
+    def check(self, _olds: dict, news: dict) -> CheckResult:
+        """Validate and normalise inputs; auto-name; leave unknown values untouched."""
+        olds = _olds or {}
+        props = {k: v for k, v in news.items() if not k.startswith("__")}
+        nf = self.name_field
+        if props.get(nf) is None:
+            props[nf] = olds.get(nf) or f"{self.name_prefix}-{''.join(secrets.choice(_ALPHABET) for _ in range(7))}"
+        unknown = {k for k, v in props.items() if contains_unknowns(v)}
+        known = {k: v for k, v in props.items() if k not in unknown}
+        try:
+            model = self.args_model.model_validate(known, context={"unknown": unknown})
+        except ValidationError as e:
+            return CheckResult(news, _failures(e, set(self.secret_inputs)))
+        inputs = self.inputs_from(model)
+        inputs.update({k: props[k] for k in unknown})
+        return CheckResult(inputs, [])
+
+    def inputs_from(self, model: BaseModel) -> dict:
+        """The stored form of validated inputs: JSON types, no None values."""
+        return model.model_dump(mode="json", exclude_none=True)
+
+    def parse(self, props: dict) -> AEPArgs:
+        """Typed args from checked inputs (or from outputs: extra output keys are dropped)."""
+        allowed = set(self.args_model.model_fields)
+        data = {k: v for k, v in props.items() if k in allowed}
+        return self.args_model.model_validate(data)
+
+    # -- diff ------------------------------------------------------------------------------------
+
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+        """Explicit per-field comparison; unknown counts as changed. No network."""
+        changed, replaces = [], []
+        for f in self.fields:
+            new = news.get(f.name)
+            if contains_unknowns(new):
+                changed.append(f.name)
+            elif new is None and f.server_default:
+                continue
+            elif f.norm(olds.get(f.name)) != f.norm(new):
+                changed.append(f.name)
+            else:
+                continue
+            if f.replaces:
+                replaces.append(f.name)
+        dbr = None
+        if replaces and self.unique_name and news.get(self.name_field) == olds.get(self.name_field):
+            dbr = True
+        return DiffResult(changes=bool(changed), replaces=replaces,
+                          stables=[f.name for f in self.fields if f.replaces and f.name not in replaces],
+                          delete_before_replace=dbr)
+
+    def changed_fields(self, olds: dict, args: AEPArgs) -> set[str]:
+        """Managed fields whose declared value differs from the stored one."""
+        news = self.inputs_from(args)
+        return {f.name for f in self.fields
+                if not (news.get(f.name) is None and f.server_default)
+                and f.norm(olds.get(f.name)) != f.norm(news.get(f.name))}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def create(self, props: dict) -> CreateResult:
+        """Create (or adopt, with adopt_id) and return every managed field plus computed outputs."""
+        args = self.parse(props)
+        try:
+            api = self.client()
+            if args.adopt_id:
+                id_, computed = self.adopt_object(api, args.adopt_id, args)
+            else:
+                id_, computed = self.create_object(api, args)
+        except Exception as e:  # noqa: BLE001 - every failure gets the resource's name and a next step
+            raise self.fail(e, "adopt" if args.adopt_id else "create", props, args.adopt_id) from None
+        return CreateResult(id_, {**self.inputs_from(args), **computed})
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        """Refresh from AEP; gone -> ReadResult(None, {}); else outs plus inputs normalised like check."""
+        props = props or {}
+        try:
+            live = self.read_object(self.client(), id_, props)
+        except NotFound as e:
+            if e.code in _SANDBOX_MISSING:
+                raise self.fail(e, "read", props, id_) from None
+            return ReadResult(None, {})
+        except Exception as e:  # noqa: BLE001
+            raise self.fail(e, "read", props, id_) from None
+        if live is None:
+            return ReadResult(None, {})
+        state = dict(live)
+        # Keep what AEP cannot show us (masked secrets, validation aids) from the stored state.
+        for f in self.fields:
+            if not f.observable and f.name in props:
+                state[f.name] = props[f.name]
+        for k in self.passive:
+            if k in props:
+                state.setdefault(k, props[k])
+        state.setdefault("sandbox", props.get("sandbox"))
+        inputs = self.normalized_inputs(state)
+        outs = {**{k: v for k, v in props.items() if not k.startswith("__")}, **inputs,
+                **{k: v for k, v in live.items() if k in self.computed}}
+        return ReadResult(id_, outs, inputs)
+
+    def normalized_inputs(self, state: dict) -> dict:
+        """Managed and passive inputs out of a state dict, normalised exactly as check() would."""
+        keys = {f.name for f in self.fields} | set(self.passive) | {self.name_field}
+        raw = {k: v for k, v in state.items() if k in keys and k in self.args_model.model_fields and v is not None}
+        try:
+            return self.inputs_from(self.args_model.model_validate(raw))
+        except ValidationError:
+            # AEP holds something our inputs could not declare; keep it raw so the diff shows it.
+            return raw
+
+    def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
+        """Apply in-place changes with the stored etag; return all managed fields + computed outs."""
+        args = self.parse(news)
+        changed = self.changed_fields(olds, args)
+        try:
+            computed = self.update_object(self.client(), id_, olds, args, changed) if changed else {}
+        except NotFound as e:
+            if e.code in _SANDBOX_MISSING:
+                raise self.fail(e, "update", news, id_) from None
+            raise ProviderError(f"{self.label(news, id_)} no longer exists in AEP ({_cause(e)}): run `pulumi "
+                                "refresh` to drop it from state, then `pulumi up` to recreate it") from None
+        except Exception as e:  # noqa: BLE001
+            raise self.fail(e, "update", news, id_) from None
+        kept = {k: olds[k] for k in self.computed if k in olds}
+        return UpdateResult({**kept, **self.inputs_from(args), **computed})
+
+    def delete(self, id_: str, props: dict) -> None:
+        """Delete; an object that is already gone counts as deleted."""
+        try:
+            self.delete_object(self.client(), id_, props)
+        except NotFound as e:
+            if e.code in _SANDBOX_MISSING:
+                raise self.fail(e, "delete", props, id_) from None
+            log.info("%s was already gone", self.label(props, id_))
+        except Exception as e:  # noqa: BLE001
+            raise self.fail(e, "delete", props, id_) from None
+
+    # -- adoption helper -------------------------------------------------------------------------
+
+    def adopt_by_read(self, api: AEPClient, adopt_id: str, args: AEPArgs) -> tuple[str, dict]:
+        """Read an existing object, insist its immutable fields match, patch the rest, manage it.
+
+        Resources whose id is not the adopt_id the user passes (schemas: altId vs $id) give
+        the canonical id back through the `id` key of `read_object`'s answer.
+        """
+        live = self.read_object(api, adopt_id, {"sandbox": args.sandbox})
+        if live is None:
+            raise ProviderError(f"{self.kind}: adopt_id {adopt_id!r} does not exist in sandbox {args.sandbox!r}: "
+                                "check the id, or remove adopt_id to create a new object")
+        declared = self.inputs_from(args)
+        mismatched = [f for f in self.fields if f.replaces and f.observable and not f.server_default
+                      and f.norm(live.get(f.name, args.sandbox if f.name == "sandbox" else None))
+                      != f.norm(declared.get(f.name))]
+        if mismatched:
+            detail = "; ".join(f"{f.name}: declared {declared.get(f.name)!r}, AEP has {live.get(f.name)!r}"
+                               for f in mismatched)
+            raise ProviderError(f"{self.label(declared, adopt_id)} cannot be adopted: fields that cannot change "
+                                f"in place differ ({detail}). Declare them as AEP has them, or remove adopt_id "
+                                "to create a new object")
+        id_ = live.get("id") or adopt_id
+        state = {**declared, **live}
+        for f in self.fields:
+            if not f.observable:
+                state[f.name] = None  # unknown: always patch declared secrets onto an adopted object
+        changed = self.changed_fields(state, args)
+        computed = {k: v for k, v in live.items() if k in self.computed}
+        if changed:
+            log.info("adopting %s: bringing %s to the declared state", self.label(declared, id_), sorted(changed))
+            computed.update(self.update_object(api, id_, {**state, **computed}, args, changed))
+        return id_, computed
+
+    # -- per-resource translation (implemented by each resource module) -------------------------
+
+    def create_object(self, api: AEPClient, args: Any) -> tuple[str, dict]:
+        """POST the object; return (id, computed outputs)."""
+        raise NotImplementedError
+
+    def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
+        """GET the object; return managed fields as AEP has them plus computed outputs, None if gone."""
+        raise NotImplementedError
+
+    def update_object(self, api: AEPClient, id_: str, olds: dict, args: Any, changed: set[str]) -> dict:
+        """Apply the changed managed fields; return the computed outputs that changed."""
+        raise NotImplementedError
+
+    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
+        """DELETE the object (NotFound is handled by the base)."""
+        raise NotImplementedError
+
+    def adopt_object(self, api: AEPClient, adopt_id: str, args: Any) -> tuple[str, dict]:
+        """Bring an existing object under management; return (id, computed outputs)."""
+        return self.adopt_by_read(api, adopt_id, args)
+
+
+def _cause(err: Exception) -> str:
+    if isinstance(err, AEPError):
+        status = f"HTTP {err.status}" if err.status else "no response"
+        code = f" {err.code}" if err.code else ""
+        rid = f", request id {err.request_id}" if err.request_id else ""
+        where = f" on {err.method} {err.path}" if err.method else ""
+        return f"{status}{code}: {err.message}{where}{rid}"
+    return str(err)
+
+
+def _failures(e: ValidationError, secret: set[str] = frozenset()) -> list[CheckFailure]:
+    """One CheckFailure per problem, on the field it concerns, with its fix."""
+    out: list[CheckFailure] = []
+    for err in e.errors(include_url=False):
+        exc = (err.get("ctx") or {}).get("error")
+        if isinstance(exc, InputErrors):
+            out.extend(CheckFailure(x.field, x.reason) for x in exc.errors)
+            continue
+        if isinstance(exc, InputError):
+            out.append(CheckFailure(exc.field, exc.reason))
+            continue
+        loc = _loc(err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if err.get("type") == "extra_forbidden":
+            msg = "is not an input of this resource: remove it (check the spelling)"
+        elif err.get("type") not in ("value_error",) and "input" in err and loc.split(".")[0] not in secret:
+            msg = f"{msg} (got {_short(err['input'])})"
+        out.append(CheckFailure(loc or "(resource)", msg))
+    return out
+
+
+def _loc(loc: tuple) -> str:
+    s = ""
+    for part in loc:
+        if isinstance(part, int):
+            s += f"[{part}]"
+        elif str(part).startswith(("function-after", "function-before", "literal[", "union[")):
+            continue
+        else:
+            s += f".{part}" if s else str(part)
+    return s
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+__all__ = ["AEPProvider", "Managed", "ProviderError", "output_slots", "plain", "resource_props"]
+
+
+# -- helpers for the user-facing Resource classes ------------------------------------------------
+
+
+def resource_props(sandbox: Any, **inputs: Any) -> dict:
+    """Inputs for a dynamic Resource: the sandbox (defaulting to stack config aep:sandbox) plus
+    every input. None values stay: they register the output and never reach check()."""
+    if sandbox is None:
+        import pulumi  # noqa: PLC0415 - only ever called from a running Pulumi program
+
+        sandbox = pulumi.Config("aep").get("sandbox")
+    return {"sandbox": sandbox, **inputs}
+
+
+def output_slots(*names: str) -> dict:
+    """Placeholders that register computed outputs on a dynamic Resource."""
+    return {n: None for n in names}
