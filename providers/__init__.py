@@ -1,0 +1,27 @@
+"""Pulumi dynamic providers for the AEP Flow Service ingestion chain.
+
+    from providers import XdmSchema, Dataset, SourceConnection, TargetConnection, MappingSet, Dataflow
+
+Importing this package has no side effects: no resources, no config reads, no network.
+The provider classes are pickled into Pulumi state *by reference* (module + class name), so
+these module paths and class names must stay importable; leave an alias behind if one moves.
+"""
+
+from .base_connection import BaseConnection, BaseConnectionProvider
+from .client import AEPClient, AEPError, AEPSettings
+from .dataflow import Dataflow, DataflowProvider
+from .dataset import Dataset, DatasetProvider
+from .mapping_set import MappingSet, MappingSetProvider
+from .models import (DATA_LAKE_SPEC, EXPERIENCE_EVENT, HTTP_STREAMING_SPEC, PENDO_SPEC, PROFILE, STREAMING_FLOW_SPEC,
+                     field_paths)
+from .source_connection import SourceConnection, SourceConnectionProvider
+from .target_connection import TargetConnection, TargetConnectionProvider
+from .xdm_schema import XdmSchema, XdmSchemaProvider
+
+__all__ = [
+    "AEPClient", "AEPError", "AEPSettings", "BaseConnection", "BaseConnectionProvider", "DATA_LAKE_SPEC", "Dataflow",
+    "DataflowProvider", "Dataset", "DatasetProvider", "EXPERIENCE_EVENT", "HTTP_STREAMING_SPEC", "MappingSet",
+    "MappingSetProvider", "PENDO_SPEC", "PROFILE", "STREAMING_FLOW_SPEC", "SourceConnection",
+    "SourceConnectionProvider", "TargetConnection", "TargetConnectionProvider", "XdmSchema", "XdmSchemaProvider",
+    "field_paths",
+]

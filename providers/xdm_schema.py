@@ -1,0 +1,243 @@
+"""XdmSchema: a tenant XDM schema of one class plus a tenant field group holding its custom fields.
+
+The custom fields live under `_{tenantId}` in the field group, as AEP requires for tenant
+fields. Outputs: `schema_id` ($id), `alt_id` (meta:altId), `field_paths`; and, at
+construction time, `known_field_paths` as a plain list so that a MappingSet in the same
+program can check its destinations during preview.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from .base import AEPProvider, Managed, output_slots, resource_props
+from .client import AEPClient, NotFound
+from .models import XdmField, XdmSchemaArgs, field_paths
+
+_DEFINITION = "customFields"
+log = logging.getLogger("providers")
+
+
+class XdmSchema(Resource, module="aep", name="XdmSchema"):
+    """A tenant schema (ExperienceEvent by default) with custom fields under `_{tenantId}`."""
+
+    title: pulumi.Output[str]
+    schema_id: pulumi.Output[str]
+    alt_id: pulumi.Output[str]
+    field_paths: pulumi.Output[list]
+    field_group_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, fields: Any, title: Any = None, description: Any = None,
+                 class_id: Any = None, tenant_id: Any = None, sandbox: Any = None, adopt_id: Any = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """`fields`: {name: {type, title?, description?, properties? (object), items? (array)}}.
+        Give `tenant_id` (stack config aep:tenantId) to get `known_field_paths` at preview."""
+        props = resource_props(sandbox, title=title, description=description, class_id=class_id,
+                               tenant_id=tenant_id, fields=fields, adopt_id=adopt_id)
+        super().__init__(XdmSchemaProvider(), resource_name,
+                         {**props, **output_slots("schema_id", "alt_id", "field_paths", "field_group_id",
+                                                  "field_group_alt_id")}, opts)
+        self.known_field_paths: list[str] | None = _static_paths(tenant_id, fields, class_id)
+
+
+def _static_paths(tenant_id: Any, fields: Any, class_id: Any) -> list[str] | None:
+    """field_paths computed in the program, when every input it needs is a plain value."""
+    if not isinstance(tenant_id, str) or not isinstance(fields, dict):
+        return None
+    try:
+        args = XdmSchemaArgs.model_validate({"sandbox": "x", "title": "x", "tenant_id": tenant_id,
+                                             "fields": fields, **({"class_id": class_id} if class_id else {})})
+    except Exception:  # noqa: BLE001 - check() reports invalid inputs with proper messages
+        return None
+    return field_paths(args.tenant_id, args.fields, args.class_id)
+
+
+class XdmSchemaProvider(AEPProvider):
+    kind = "XdmSchema"
+    name_prefix = "schema"
+    args_model = XdmSchemaArgs
+    unique_name = True  # titles are unique per sandbox: replace by deleting first
+    fields = (
+        Managed("sandbox", replaces=True),
+        Managed("title"),
+        Managed("description"),
+        Managed("class_id", replaces=True),
+        Managed("tenant_id", replaces=True, server_default=True),
+        Managed("fields"),
+    )
+    computed = ("schema_id", "alt_id", "field_paths", "field_group_id", "field_group_alt_id")
+
+    # -- create ---------------------------------------------------------------------------------
+
+    def create_object(self, api: AEPClient, args: XdmSchemaArgs) -> tuple[str, dict]:
+        """POST the field group, then the schema referencing it (the group is removed if that fails)."""
+        tenant = args.tenant_id or api.tenant_id(args.sandbox)
+        group = api.create_field_group(args.sandbox, _field_group_body(args, tenant))
+        try:
+            schema = api.create_schema(args.sandbox, {
+                "type": "object", "title": args.title, "description": args.description,
+                "allOf": [{"$ref": args.class_id}, {"$ref": group.id}]})
+        except Exception:
+            _quietly(api.delete_field_group, args.sandbox, _alt(group.body) or group.id)
+            raise
+        return schema.id, {
+            "schema_id": schema.id, "alt_id": _alt(schema.body), "tenant_id": tenant,
+            "field_group_id": group.id, "field_group_alt_id": _alt(group.body),
+            "field_paths": field_paths(tenant, args.fields, args.class_id)}
+
+    # -- read -----------------------------------------------------------------------------------
+
+    def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
+        """GET the schema and its field group; map them back onto the inputs."""
+        sandbox = props["sandbox"]
+        schema = api.get_schema(sandbox, props.get("alt_id") or id_)
+        class_id = schema.get("meta:class") or _refs(schema)[0]
+        tenant = (props.get("tenant_id") or str(schema.get("meta:tenantNamespace") or "").lstrip("_")
+                  or api.tenant_id(sandbox))
+        group_ref = props.get("field_group_id")
+        refs = [r for r in _refs(schema) if r != class_id]
+        if group_ref not in refs:
+            group_ref = next((r for r in refs if f"/{tenant}/" in r), None)
+        group = None
+        if group_ref:
+            try:
+                group = api.get_field_group(sandbox, props.get("field_group_alt_id")
+                                            if group_ref == props.get("field_group_id") else group_ref)
+            except NotFound:
+                group = None
+        fields = _fields_from_group(group, tenant) if group else {}
+        return {"id": schema["$id"], "title": schema.get("title"), "description": schema.get("description"),
+                "class_id": class_id, "tenant_id": tenant, "fields": fields,
+                "schema_id": schema["$id"], "alt_id": _alt(schema),
+                "field_group_id": group_ref if group else None,
+                "field_group_alt_id": _alt(group) if group else None,
+                "field_paths": field_paths(tenant, fields, class_id)}
+
+    # -- update ---------------------------------------------------------------------------------
+
+    def update_object(self, api: AEPClient, id_: str, olds: dict, args: XdmSchemaArgs, changed: set[str]) -> dict:
+        """PATCH the schema's title/description; PUT the field group when fields or title change."""
+        tenant = args.tenant_id or olds.get("tenant_id") or api.tenant_id(args.sandbox)
+        out: dict[str, Any] = {"tenant_id": tenant, "field_paths": field_paths(tenant, args.fields, args.class_id)}
+        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)}
+               for k in ("title", "description") if k in changed]
+        if ops:
+            api.patch_schema(args.sandbox, olds.get("alt_id") or id_, ops)
+        if {"fields", "title"} & changed:
+            group_id = olds.get("field_group_alt_id") or olds.get("field_group_id")
+            if group_id:
+                api.replace_field_group(args.sandbox, group_id, _field_group_body(args, tenant))
+            else:
+                # The schema lost its field group (or an adopted schema had none): attach a new one.
+                group = api.create_field_group(args.sandbox, _field_group_body(args, tenant))
+                api.patch_schema(args.sandbox, olds.get("alt_id") or id_,
+                                 [{"op": "add", "path": "/allOf/-", "value": {"$ref": group.id}}])
+                out.update(field_group_id=group.id, field_group_alt_id=_alt(group.body))
+        return out
+
+    # -- delete ---------------------------------------------------------------------------------
+
+    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
+        """DELETE the schema, then its field group (either may already be gone)."""
+        sandbox = props["sandbox"]
+        try:
+            api.delete_schema(sandbox, props.get("alt_id") or id_)
+        except NotFound:
+            pass
+        group = props.get("field_group_alt_id") or props.get("field_group_id")
+        if group:
+            _quietly(api.delete_field_group, sandbox, group)
+
+    # -- adopt ----------------------------------------------------------------------------------
+
+    def adopt_object(self, api: AEPClient, adopt_id: str, args: XdmSchemaArgs) -> tuple[str, dict]:
+        """Adopt a schema by $id or meta:altId; its tenant field group becomes the managed one."""
+        return self.adopt_by_read(api, adopt_id, args)
+
+
+# -- translation helpers --------------------------------------------------------------------------
+
+
+def _alt(doc: Any) -> str | None:
+    return doc.get("meta:altId") if isinstance(doc, dict) else None
+
+
+def _refs(schema: dict) -> list[str]:
+    return [item["$ref"] for item in schema.get("allOf") or [] if isinstance(item, dict) and "$ref" in item]
+
+
+def _quietly(fn, *args) -> None:
+    try:
+        fn(*args)
+    except NotFound:
+        pass
+    except Exception as e:  # noqa: BLE001 - cleanup must not hide the real error
+        log.warning("cleanup after a failed create did not finish: %s", e)
+
+
+def _field_group_body(args: XdmSchemaArgs, tenant: str) -> dict:
+    return {
+        "type": "object",
+        "title": f"{args.title} fields",
+        "description": args.description,
+        "meta:intendedToExtend": [args.class_id],
+        "definitions": {_DEFINITION: {"type": "object", "properties": {
+            f"_{tenant}": {"type": "object", "properties": _to_xdm(args.fields or {})}}}},
+        "allOf": [{"$ref": f"#/definitions/{_DEFINITION}"}],
+    }
+
+
+def _to_xdm(fields: dict[str, XdmField]) -> dict:
+    return {name: _prop(f, name) for name, f in fields.items()}
+
+
+def _prop(f: XdmField, name: str | None) -> dict:
+    out: dict[str, Any] = {}
+    if name is not None:
+        out["title"] = f.title or name
+    if f.description:
+        out["description"] = f.description
+    if f.type in ("date", "date-time"):
+        out.update(type="string", format=f.type)
+    elif f.type == "object":
+        out.update(type="object", properties=_to_xdm(f.properties or {}))
+    elif f.type == "array":
+        out.update(type="array", items=_prop(f.items, None))
+    else:
+        out["type"] = f.type
+    return out
+
+
+def _fields_from_group(group: dict, tenant: str) -> dict:
+    key = f"_{tenant}"
+    for definition in (group.get("definitions") or {}).values():
+        props = (definition or {}).get("properties") or {}
+        if key in props:
+            return _from_xdm((props[key] or {}).get("properties") or {})
+    for props in [(group.get("properties") or {})]:
+        if key in props:
+            return _from_xdm((props[key] or {}).get("properties") or {})
+    return {}
+
+
+def _from_xdm(props: dict) -> dict:
+    return {name: _unprop(p, name) for name, p in props.items() if isinstance(p, dict)}
+
+
+def _unprop(p: dict, name: str | None) -> dict:
+    typ, fmt = p.get("type"), p.get("format")
+    out: dict[str, Any] = {"type": fmt if typ == "string" and fmt in ("date", "date-time") else typ}
+    if name is not None and p.get("title") and p["title"] != name:
+        out["title"] = p["title"]
+    if p.get("description"):
+        out["description"] = p["description"]
+    if typ == "object":
+        out["properties"] = _from_xdm(p.get("properties") or {})
+    if typ == "array":
+        out["items"] = _unprop(p.get("items") or {}, None)
+    return out
