@@ -75,6 +75,11 @@ async def list_objects(request: Request, kind: str, org: str = "", sandbox: str 
 @router.put("/objects/{kind}/{object_id}")
 async def put_object(request: Request, kind: str, object_id: str, org: str = "", sandbox: str = ""):
     """Store a raw document, bypassing the API: a test fixture for cross-service preconditions."""
-    doc = json.loads(await request.body())
+    try:
+        doc = json.loads(await request.body())
+    except ValueError as exc:
+        return JSONResponse({"error": f"body is not JSON: {exc}"}, status_code=400)
+    if not isinstance(doc, dict):
+        return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
     request.app.state.store.put(kind, org, sandbox.lower(), object_id, doc)
     return Response(status_code=204)
