@@ -45,6 +45,7 @@ class EmulatorProcess:
              "--data-dir", self.data_dir, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT,
         )
+        log.close()  # the child has its own descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
