@@ -292,11 +292,11 @@ class AEPProvider(ResourceProvider):
             computed = self.update_object(self.client(), id_, olds, args, changed) if changed else {}
         except NotFound as e:
             if e.code in _SANDBOX_MISSING:
-                raise self.fail(e, "update", news, id_) from None
-            raise ProviderError(f"{self.label(news, id_)} no longer exists in AEP ({_cause(e)}): run `pulumi "
+                raise self.fail(e, "update", olds, id_) from None
+            raise ProviderError(f"{self.label(olds, id_)} no longer exists in AEP ({_cause(e)}): run `pulumi "
                                 "refresh` to drop it from state, then `pulumi up` to recreate it") from None
-        except Exception as e:  # noqa: BLE001
-            raise self.fail(e, "update", news, id_) from None
+        except Exception as e:  # noqa: BLE001 - named after the object as it exists (old name)
+            raise self.fail(e, "update", olds, id_) from None
         kept = {k: olds[k] for k in self.computed if k in olds}
         return UpdateResult({**kept, **self.inputs_from(args), **computed})
 
