@@ -40,11 +40,12 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     async def _aep_error(_request: Request, exc: AEPError):
         return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
+    # The inlet first: webhook traffic is the hot path, and its /collection/ paths overlap nothing.
+    app.include_router(inlet.router)
     app.include_router(admin.router)
     app.include_router(ims.router)
     app.include_router(flowservice.router, prefix="/data/foundation/flowservice")
     app.include_router(dataprep.router, prefix="/data/foundation/conversion")
     app.include_router(schemaregistry.router, prefix="/data/foundation/schemaregistry")
     app.include_router(catalog.router, prefix="/data/foundation/catalog")
-    app.include_router(inlet.router)
     return app
