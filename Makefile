@@ -1,0 +1,76 @@
+# aep-pipelines: every command goes through here, so each one installs what it needs
+# (virtualenv, packages, Pulumi CLI) and runs with the same offline Pulumi environment.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(CURDIR)/$(VENV)/bin/python
+STACK  ?= dev
+
+include scripts/versions.env
+
+# The offline Pulumi environment (docs/development.md). Override any of these to use
+# your own backend: e.g. PULUMI_BACKEND_URL=s3://bucket/prefix make up STACK=prod.
+export PULUMI_HOME                                ?= $(CURDIR)/.state/pulumi-home
+export PULUMI_BACKEND_URL                         ?= file://$(CURDIR)/.state/backend
+export PULUMI_SKIP_UPDATE_CHECK                   := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK   := true
+export PATH := $(CURDIR)/.tools/pulumi/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# A development-only passphrase for the local `dev` stack's secrets. Real stacks bring
+# their own PULUMI_CONFIG_PASSPHRASE (or another secrets provider); nothing defaults it for them.
+ifeq ($(STACK),dev)
+export PULUMI_CONFIG_PASSPHRASE ?= aep-pipelines-dev-only
+endif
+
+.PHONY: help up test venv toolchain emulator emulator-stop preview drift status demo destroy bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+up: venv toolchain ## the main job: pulumi up of STACK (default dev, on the local emulator); prints the inlet URL
+	@$(PY) -m pipelines.cli up --stack $(STACK)
+
+test: venv toolchain ## run every test (emulator, providers, engine)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed ## create the virtualenv and install the pinned packages
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is required (found $$($(PYTHON) --version 2>&1))"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@echo "[venv] installing pinned packages into $(VENV)"
+	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+toolchain: ## make the Pulumi CLI available (.tools/pulumi/bin): on PATH, cached, or built from the Go module proxy
+	@scripts/bootstrap
+
+emulator: venv ## run the AEP emulator in the foreground on the dev stack's port
+	@$(PY) -m emulator --host 127.0.0.1 --port 8765 --data-dir .state/emulator
+
+emulator-stop: venv ## stop the background emulator that `make up` started
+	@$(PY) -m pipelines.cli emulator-stop
+
+preview: venv toolchain ## pulumi preview of STACK
+	@$(PY) -m pipelines.cli preview --stack $(STACK)
+
+drift: venv toolchain ## drift check: pulumi preview --refresh --expect-no-changes; non-zero exit on drift
+	@$(PY) -m pipelines.cli drift --stack $(STACK)
+
+status: venv toolchain ## each pipeline's dataflow state and recent runs
+	@$(PY) -m pipelines.cli status --stack $(STACK)
+
+demo: venv toolchain ## post sample Pendo events to the inlet and show the mapped records
+	@$(PY) -m pipelines.cli demo --stack $(STACK)
+
+destroy: venv toolchain ## pulumi destroy of STACK
+	@$(PY) -m pipelines.cli destroy --stack $(STACK)
+
+bench: venv toolchain ## benchmarks: writes docs/benchmarks.md
+	@$(PY) -m bench.run
+
+clean: ## remove local state, the emulator data and the virtualenv (not the cached CLI)
+	rm -rf .state .tools $(VENV)

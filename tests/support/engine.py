@@ -1,0 +1,87 @@
+"""Drive the real Pulumi engine through the Automation API, offline.
+
+Every stack lives in a private file backend and PULUMI_HOME under the test's tmp dir,
+with a passphrase secrets provider, so tests never touch the user's own state.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import sys
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PULUMI_ROOT = ROOT / ".tools" / "pulumi"
+TEST_PASSPHRASE = "aep-pipelines-test-passphrase"
+
+
+def require_cli() -> pathlib.Path:
+    """The bootstrapped CLI directory; `make test` runs scripts/bootstrap first."""
+    bin_dir = PULUMI_ROOT / "bin"
+    if not (bin_dir / "pulumi").exists():
+        pytest.fail("the Pulumi CLI is not bootstrapped: run `make test` (or scripts/bootstrap) first")
+    return bin_dir
+
+
+def engine_env(state_dir: pathlib.Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The offline environment every engine command gets (see docs/development.md)."""
+    bin_dir = require_cli()
+    (state_dir / "backend").mkdir(parents=True, exist_ok=True)
+    (state_dir / "home").mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PULUMI_HOME": str(state_dir / "home"),
+        "PULUMI_BACKEND_URL": f"file://{state_dir / 'backend'}",
+        "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+        "PULUMI_SKIP_CONFIRMATIONS": "true",
+        "PULUMI_PYTHON_CMD": sys.executable,
+    }
+    env.update(extra or {})
+    return env
+
+
+def copy_project(src: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
+    """Copy a Pulumi project (without state) so tests never write stack files into the repo.
+
+    The copy's `.venv` is a link to the project virtualenv, so Pulumi.yaml's relative
+    `virtualenv: .venv` resolves as it does in the real checkout.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.name in (".venv", ".state", ".tools", ".git", "tests", "__pycache__", ".pytest_cache"):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, dest / item.name)
+    venv = ROOT / ".venv"
+    if not (dest / ".venv").exists():
+        (dest / ".venv").symlink_to(venv if venv.exists() else pathlib.Path(sys.prefix))
+    return dest
+
+
+def stack(work_dir: pathlib.Path, name: str, state_dir: pathlib.Path, config: dict[str, Any] | None = None,
+          env: dict[str, str] | None = None) -> auto.Stack:
+    """Create (or select) stack `name` of the project in `work_dir`, with `config` set."""
+    bin_dir = require_cli()
+    envs = engine_env(state_dir, env)
+    ws_opts = auto.LocalWorkspaceOptions(
+        env_vars=envs,
+        pulumi_home=envs["PULUMI_HOME"],
+        pulumi_command=auto.PulumiCommand(root=str(bin_dir.parent), skip_version_check=True),
+    )
+    st = auto.create_or_select_stack(stack_name=name, work_dir=str(work_dir), opts=ws_opts)
+    for key, value in (config or {}).items():
+        if isinstance(value, auto.ConfigValue):
+            st.set_config(key, value)
+        else:
+            st.set_config(key, auto.ConfigValue(value=str(value)))
+    return st
