@@ -372,9 +372,10 @@ def _cause(err: Exception) -> str:
     if isinstance(err, AEPError):
         status = f"HTTP {err.status}" if err.status else "no response"
         code = f" {err.code}" if err.code else ""
+        tries = f" after {err.attempts} attempts" if err.attempts > 1 else ""
         rid = f", request id {err.request_id}" if err.request_id else ""
         where = f" on {err.method} {err.path}" if err.method else ""
-        return f"{status}{code}: {err.message}{where}{rid}"
+        return f"{status}{code}{tries}: {err.message}{where}{rid}"
     return str(err)
 
 
