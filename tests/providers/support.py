@@ -89,7 +89,12 @@ class Harness:
     def raw(self) -> requests.Session:
         """An independent authenticated session: changes through it are out of band."""
         if self._raw is None:
-            self._raw = self.emu.session(self.sandbox)
+            c = self.config
+            s = requests.Session()
+            s.headers.update({
+                "Authorization": f"Bearer {self.emu.token(c['aep:clientId'], c['aep:clientSecret'])}",
+                "x-api-key": c["aep:clientId"], "x-gw-ims-org-id": c["aep:orgId"], "x-sandbox-name": self.sandbox})
+            self._raw = s
         return self._raw
 
     def url(self, path: str) -> str:
