@@ -38,7 +38,9 @@ class DatasetProvider(AEPProvider):
         Managed("description"),
         Managed("schema_id", replaces=True),
         Managed("schema_content_type", replaces=True),
-        Managed("tags"),
+        # Catalog tag values are sets in all but type: their order never counts as a change.
+        Managed("tags", normalize=lambda v: {k: sorted(x) for k, x in v.items()} if isinstance(v, dict) else v,
+                default={}),
     )
     computed = ("dataset_id",)
 

@@ -456,7 +456,7 @@ class MappingSetArgs(AEPArgs):
         known = set(self.schema_field_paths)
         for i, m in enumerate(self.mappings):
             if m.destination not in known:
-                close = difflib.get_close_matches(m.destination, sorted(known), n=3)
+                close = difflib.get_close_matches(m.destination, sorted(known), n=3, cutoff=0.8)
                 hint = f"did you mean {', '.join(close)}?" if close else "add the field to the XdmSchema"
                 errs.append(InputError(f"mappings[{i}].destination",
                                        f"{m.destination!r} is not a field of the target schema: {hint}"))

@@ -1,0 +1,208 @@
+"""check() and diff(): validation with field-named fixes, unknowns, normalisation, replacements. No network."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from pulumi.output import Unknown
+
+from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
+                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
+from providers.models import DATA_LAKE_SPEC, HTTP_STREAMING_SPEC, PENDO_SPEC, STREAMING_FLOW_SPEC
+
+SCHEMA = "https://ns.adobe.com/extconndev/schemas/abc"
+UUID1 = "11111111-1111-4111-8111-111111111111"
+UUID2 = "22222222-2222-4222-8222-222222222222"
+PATHS = ["_id", "timestamp", "_extconndev", "_extconndev.accountId", "_extconndev.guide", "_extconndev.guide.name"]
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """check and diff must never touch the network."""
+    def refuse(*_a, **_k):
+        raise AssertionError("network call from check/diff")
+    monkeypatch.setattr(requests.Session, "request", refuse)
+
+
+def failures(p, news, olds=None):
+    return {f.property: f.reason for f in p.check(olds or {}, {"sandbox": "dev", **news}).failures}
+
+
+def checked(p, news, olds=None):
+    r = p.check(olds or {}, {"sandbox": "dev", **news})
+    assert not r.failures, [(f.property, f.reason) for f in r.failures]
+    return r.inputs
+
+
+# -- check -------------------------------------------------------------------------------------
+
+
+def test_auto_name_is_prefixed_random_and_kept_across_updates():
+    p = SourceConnectionProvider()
+    first = checked(p, {"connection_spec_id": PENDO_SPEC})
+    assert first["name"].startswith("source-") and len(first["name"]) == len("source-") + 7
+    assert checked(p, {"connection_spec_id": PENDO_SPEC}, olds=first)["name"] == first["name"]
+    assert checked(p, {"connection_spec_id": PENDO_SPEC, "name": "mine"}, olds=first)["name"] == "mine"
+    assert checked(XdmSchemaProvider(), {"fields": {"a": {"type": "string"}}})["title"].startswith("schema-")
+
+
+def test_defaults_are_filled_in():
+    inputs = checked(SourceConnectionProvider(), {"connection_spec_id": PENDO_SPEC, "name": "n"})
+    assert inputs["data_format"] == "json" and inputs["connection_spec_version"] == "1.0"
+    assert inputs["provider_id"] == "521eee4d-8cbe-4906-bb48-fb6bd4450033"
+    flow = checked(DataflowProvider(), {"source_connection_id": UUID1, "target_connection_id": UUID2})
+    assert flow["flow_spec_id"] == STREAMING_FLOW_SPEC and flow["enabled"] is True
+    assert checked(TargetConnectionProvider(), {"dataset_id": "d", "schema_id": SCHEMA})["connection_spec_id"] == DATA_LAKE_SPEC
+
+
+def test_known_spec_ids_are_validated():
+    assert "not a supported connection spec" in failures(SourceConnectionProvider(), {"connection_spec_id": "nope"})[
+        "connection_spec_id"]
+    assert "FLOW-1307-400" in failures(TargetConnectionProvider(), {
+        "dataset_id": "d", "schema_id": SCHEMA, "connection_spec_id": PENDO_SPEC})["connection_spec_id"]
+    assert "not a supported flow spec" in failures(DataflowProvider(), {
+        "source_connection_id": UUID1, "target_connection_id": UUID2, "flow_spec_id": "x"})["flow_spec_id"]
+    assert "no base connection" in failures(BaseConnectionProvider(), {
+        "connection_spec_id": PENDO_SPEC, "auth_spec_name": "x"})["connection_spec_id"]
+
+
+def test_pendo_requires_json():
+    assert "set data_format='json'" in failures(SourceConnectionProvider(), {
+        "connection_spec_id": PENDO_SPEC, "data_format": "parquet"})["data_format"]
+    assert not failures(SourceConnectionProvider(), {"connection_spec_id": HTTP_STREAMING_SPEC, "data_format": "parquet"})
+
+
+def test_required_inputs_and_typos_name_the_field_and_the_fix():
+    f = failures(DatasetProvider(), {"nmae": "x"})
+    assert "remove it (check the spelling)" in f["nmae"]
+    f = failures(DatasetProvider(), {})
+    assert f["schema_id"] == "is required: pass the XdmSchema's schema_id ($id)"
+    f = failures(SourceConnectionProvider(), {"connection_spec_id": PENDO_SPEC, "sandbox": "Prod"})
+    assert "lower-case technical name" in f["sandbox"]
+
+
+def test_mapping_destinations_are_checked_against_schema_paths_at_preview():
+    p = MappingSetProvider()
+    # At preview the schema's $id is unknown, but its field paths are known in the program.
+    f = failures(p, {"schema_id": Unknown(), "schema_field_paths": PATHS, "mappings": [
+        {"source": "accountId", "destination": "_extconndev.accountID"},
+        {"source": "guide.name", "destination": "_extconndev.guide.name"}]})
+    assert f == {"mappings[0].destination": "'_extconndev.accountID' is not a field of the target schema: did you "
+                                            "mean _extconndev.accountId?"}
+    ok = p.check({}, {"sandbox": "dev", "schema_id": Unknown(), "schema_field_paths": PATHS,
+                      "mappings": [{"source": "accountId", "destination": "_extconndev.accountId"}]})
+    assert not ok.failures and isinstance(ok.inputs["schema_id"], Unknown)
+
+
+def test_source_attribute_syntax():
+    p = MappingSetProvider()
+    bad = failures(p, {"schema_id": SCHEMA, "mappings": [{"source": "a..b", "destination": "_extconndev.x"}]})
+    assert "not a source-attribute path" in bad["mappings[0]"]
+    empty = failures(p, {"schema_id": SCHEMA, "mappings": [{"source": "", "destination": "_extconndev.x"}]})
+    assert "`source` is empty" in empty["mappings[0]"]
+    expr = failures(p, {"schema_id": SCHEMA, "mappings": [
+        {"source": "concat(a, 'b'", "destination": "_extconndev.x", "source_type": "EXPRESSION"}]})
+    assert "unbalanced" in expr["mappings[0]"]
+    assert not failures(p, {"schema_id": SCHEMA, "mappings": [
+        {"source": "properties.steps[0].id", "destination": "_extconndev.x"},
+        {"source": "lower(visitorId)", "destination": "_extconndev.y", "source_type": "EXPRESSION"}]})
+
+
+def test_unknown_values_are_left_alone():
+    p = DataflowProvider()
+    r = p.check({}, {"sandbox": "dev", "source_connection_id": Unknown(), "target_connection_id": Unknown(),
+                     "mapping_id": Unknown(), "mapping_version": Unknown(), "name": "flow"})
+    assert not r.failures
+    assert all(isinstance(r.inputs[k], Unknown) for k in ("source_connection_id", "mapping_version"))
+    nested = MappingSetProvider().check({}, {"sandbox": "dev", "schema_id": SCHEMA,
+                                            "mappings": [{"source": "a", "destination": Unknown()}]})
+    assert not nested.failures
+
+
+# -- diff --------------------------------------------------------------------------------------
+
+
+def test_numbers_arrive_as_floats_and_never_diff():
+    p = DataflowProvider()
+    news = checked(p, {"source_connection_id": UUID1, "target_connection_id": UUID2, "mapping_id": "m",
+                       "mapping_version": 3.0, "name": "f"})
+    assert news["mapping_version"] == 3 and isinstance(news["mapping_version"], int)
+    olds = {**news, "mapping_version": 3.0, "etag": '"abc"', "state": "enabled", "inlet_url": "u"}
+    assert p.diff("id", olds, news).changes is False
+
+
+def test_order_free_lists_never_diff():
+    p = MappingSetProvider()
+    m = [{"source": "a", "destination": "_extconndev.a"}, {"source": "b", "destination": "_extconndev.b"}]
+    news = checked(p, {"schema_id": SCHEMA, "mappings": m, "name": "n"})
+    assert p.diff("id", {**news, "version": 2}, checked(p, {"schema_id": SCHEMA, "mappings": m[::-1], "name": "n"})
+                  ).changes is False
+    d = DatasetProvider()
+    news = checked(d, {"schema_id": SCHEMA, "name": "n", "tags": {"t": ["b", "a"]}})
+    assert news["tags"] == {"t": ["a", "b"]}
+    assert d.diff("id", {**news, "tags": {"t": ["b", "a"]}}, news).changes is False
+
+
+def test_etag_quoting_and_server_fields_are_ignored():
+    p = SourceConnectionProvider()
+    news = checked(p, {"connection_spec_id": PENDO_SPEC, "name": "n"})
+    assert p.diff("id", {**news, "etag": '"x"'}, {**news, "etag": "x"}).changes is False
+
+
+def test_server_defaults_do_not_diff():
+    p = XdmSchemaProvider()
+    news = checked(p, {"fields": {"a": {"type": "string"}}, "title": "t"})  # no tenant_id: AEP's is used
+    assert p.diff("id", {**news, "tenant_id": "extconndev"}, news).changes is False
+    d = DataflowProvider()
+    olds = checked(d, {"source_connection_id": UUID1, "target_connection_id": UUID2, "name": "f"})
+    assert d.diff("id", {k: v for k, v in olds.items() if k != "enabled"}, olds).changes is False
+
+
+@pytest.mark.parametrize("p, base, field, value", [
+    (SourceConnectionProvider(), {"connection_spec_id": PENDO_SPEC}, "connection_spec_id", HTTP_STREAMING_SPEC),
+    (SourceConnectionProvider(), {"connection_spec_id": HTTP_STREAMING_SPEC}, "data_format", "parquet"),
+    (TargetConnectionProvider(), {"dataset_id": "d", "schema_id": SCHEMA}, "dataset_id", "other"),
+    (DatasetProvider(), {"schema_id": SCHEMA}, "schema_id", SCHEMA + "2"),
+    (DataflowProvider(), {"source_connection_id": UUID1, "target_connection_id": UUID2}, "source_connection_id", UUID2),
+    (BaseConnectionProvider(), {"connection_spec_id": HTTP_STREAMING_SPEC, "auth_spec_name": "a"}, "auth_spec_name", "b"),
+    (XdmSchemaProvider(), {"fields": {"a": {"type": "string"}}}, "class_id", "profile"),
+    (MappingSetProvider(), {"schema_id": SCHEMA, "mappings": [{"source": "a", "destination": "_t.a"}]}, "sandbox", "prod"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_immutable_fields_force_a_replacement(p, base, field, value):
+    olds = checked(p, {**base, "name" if not isinstance(p, XdmSchemaProvider) else "title": "n"})
+    news = checked(p, {**olds, field: value}, olds=olds)
+    d = p.diff("id", olds, news)
+    assert d.changes is True and d.replaces == [field]
+
+
+def test_mutable_fields_update_in_place():
+    p = MappingSetProvider()
+    olds = checked(p, {"schema_id": SCHEMA, "mappings": [{"source": "a", "destination": "_t.a"}], "name": "n"})
+    news = checked(p, {**olds, "mappings": [{"source": "b", "destination": "_t.a"}]}, olds=olds)
+    d = p.diff("id", olds, news)
+    assert d.changes is True and d.replaces == []  # a new mapping version, never a replacement
+
+
+def test_unknowns_in_diff_mean_changed_and_replace_if_immutable():
+    p = DataflowProvider()
+    olds = checked(p, {"source_connection_id": UUID1, "target_connection_id": UUID2, "mapping_id": "m",
+                       "mapping_version": 0, "name": "f"})
+    d = p.diff("id", olds, {**olds, "mapping_version": Unknown()})
+    assert d.changes is True and d.replaces == []
+    d = p.diff("id", olds, {**olds, "target_connection_id": Unknown()})
+    assert d.changes is True and d.replaces == ["target_connection_id"]
+
+
+def test_schema_replacement_deletes_first_when_the_title_stays():
+    p = XdmSchemaProvider()
+    olds = checked(p, {"fields": {"a": {"type": "string"}}, "title": "t"})
+    d = p.diff("id", olds, checked(p, {**olds, "class_id": "profile"}, olds=olds))
+    assert d.replaces == ["class_id"] and d.delete_before_replace is True
+    d = p.diff("id", olds, checked(p, {**olds, "class_id": "profile", "title": "t2"}, olds=olds))
+    assert d.delete_before_replace is None
+
+
+def test_diff_ignores_passive_inputs():
+    p = MappingSetProvider()
+    olds = checked(p, {"schema_id": SCHEMA, "mappings": [{"source": "a", "destination": "_t.a"}], "name": "n"})
+    assert p.diff("id", olds, {**olds, "schema_field_paths": ["_t.a"], "adopt_id": "x"}).changes is False
