@@ -319,7 +319,12 @@ class AEPProvider(ResourceProvider):
         Resources whose id is not the adopt_id the user passes (schemas: altId vs $id) give
         the canonical id back through the `id` key of `read_object`'s answer.
         """
-        live = self.read_object(api, adopt_id, {"sandbox": args.sandbox})
+        try:
+            live = self.read_object(api, adopt_id, {"sandbox": args.sandbox})
+        except NotFound as e:
+            if e.code in _SANDBOX_MISSING:
+                raise
+            live = None
         if live is None:
             raise ProviderError(f"{self.kind}: adopt_id {adopt_id!r} does not exist in sandbox {args.sandbox!r}: "
                                 "check the id, or remove adopt_id to create a new object")
@@ -419,7 +424,7 @@ def _short(v: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
-__all__ = ["AEPProvider", "Managed", "ProviderError", "output_slots", "plain", "resource_props"]
+__all__ = ["AEPProvider", "Managed", "ProviderError", "member_ops", "output_slots", "plain", "resource_props"]
 
 
 # -- helpers for the user-facing Resource classes ------------------------------------------------
@@ -433,6 +438,15 @@ def resource_props(sandbox: Any, **inputs: Any) -> dict:
 
         sandbox = pulumi.Config("aep").get("sandbox")
     return {"sandbox": sandbox, **inputs}
+
+
+def member_ops(args: Any, changed: set[str], *keys: str) -> list[dict]:
+    """JSON Patch ops setting top-level members that changed.
+
+    `add`, not `replace`: RFC 6902 `replace` fails on a member the object lacks (an adopted
+    object may have no description), while `add` on an existing member replaces it.
+    """
+    return [{"op": "add", "path": f"/{k}", "value": getattr(args, k)} for k in keys if k in changed]
 
 
 def output_slots(*names: str) -> dict:

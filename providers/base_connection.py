@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, ProviderError, output_slots, resource_props
+from .base import AEPProvider, Managed, ProviderError, member_ops, output_slots, resource_props
 from .client import AEPClient, AEPError, BadRequest
 from .models import BaseConnectionArgs
 
@@ -44,7 +44,7 @@ class BaseConnectionProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("connection_spec_id", replaces=True),
         Managed("connection_spec_version", replaces=True),
         Managed("auth_spec_name", replaces=True),
@@ -78,8 +78,7 @@ class BaseConnectionProvider(AEPProvider):
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: BaseConnectionArgs,
                       changed: set[str]) -> dict:
         """One PATCH with If-Match (stored etag): name, description and/or /auth/params."""
-        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)} for k in ("name", "description")
-               if k in changed]
+        ops = member_ops(args, changed, "name", "description")
         if "auth_params" in changed:
             ops.append({"op": "replace", "path": "/auth/params", "value": args.auth_params})
         if not ops:

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
 from .client import AEPClient
 from .models import DataflowArgs
 
@@ -45,7 +45,7 @@ class DataflowProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("flow_spec_id", replaces=True),
         Managed("flow_spec_version", replaces=True),
         Managed("source_connection_id", replaces=True),
@@ -98,8 +98,7 @@ class DataflowProvider(AEPProvider):
         """One PATCH (If-Match: stored etag) for name/description/mapping, then enable/disable if asked."""
         etag = olds.get("etag")
         out: dict[str, Any] = {}
-        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)} for k in ("name", "description")
-               if k in changed]
+        ops = member_ops(args, changed, "name", "description")
         idx = olds.get("mapping_index")
         if {"mapping_id", "mapping_version"} & changed:
             if not args.mapping_id:

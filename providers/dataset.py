@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
 from .client import AEPClient
 from .models import DatasetArgs
 
@@ -35,7 +35,7 @@ class DatasetProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("schema_id", replaces=True),
         Managed("schema_content_type", replaces=True),
         # Catalog tag values are sets in all but type: their order never counts as a change.
@@ -73,8 +73,7 @@ class DatasetProvider(AEPProvider):
 
         Tags are patched key by key so that AEP's own `adobe/*` tags survive.
         """
-        ops: list[dict] = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)}
-                           for k in ("name", "description") if k in changed]
+        ops: list[dict] = member_ops(args, changed, "name", "description")
         if "tags" in changed:
             old_tags = olds.get("tags") or {}
             ops += [{"op": "remove", "path": f"/tags/{_ptr(k)}"} for k in old_tags if k not in args.tags]

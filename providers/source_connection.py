@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
 from .client import AEPClient
 from .models import SourceConnectionArgs
 
@@ -42,7 +42,7 @@ class SourceConnectionProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("connection_spec_id", replaces=True),
         Managed("connection_spec_version", replaces=True),
         # Not part of the Flow Service DTO: AEP accepts it on create and does not echo it.
@@ -87,8 +87,7 @@ class SourceConnectionProvider(AEPProvider):
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: SourceConnectionArgs,
                       changed: set[str]) -> dict:
         """PATCH name/description with the stored etag; the answer carries the new etag."""
-        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)} for k in ("name", "description")
-               if k in changed]
+        ops = member_ops(args, changed, "name", "description")
         if not ops:
             return {}
         out = api.patch_source_connection(args.sandbox, id_, ops, olds["etag"])

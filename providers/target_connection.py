@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
 from .client import AEPClient
 from .models import TargetConnectionArgs
 
@@ -41,7 +41,7 @@ class TargetConnectionProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("connection_spec_id", replaces=True),
         Managed("connection_spec_version", replaces=True),
         Managed("data_format", replaces=True),
@@ -80,8 +80,7 @@ class TargetConnectionProvider(AEPProvider):
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: TargetConnectionArgs,
                       changed: set[str]) -> dict:
         """PATCH name/description with the stored etag."""
-        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)} for k in ("name", "description")
-               if k in changed]
+        ops = member_ops(args, changed, "name", "description")
         if not ops:
             return {}
         out = api.patch_target_connection(args.sandbox, id_, ops, olds["etag"])

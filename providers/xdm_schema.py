@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
 from .client import AEPClient, NotFound
 from .models import XdmField, XdmSchemaArgs, field_paths
 
@@ -65,7 +65,7 @@ class XdmSchemaProvider(AEPProvider):
     fields = (
         Managed("sandbox", replaces=True),
         Managed("title"),
-        Managed("description"),
+        Managed("description", default=""),
         Managed("class_id", replaces=True),
         Managed("tenant_id", replaces=True, server_default=True),
         Managed("fields"),
@@ -124,8 +124,7 @@ class XdmSchemaProvider(AEPProvider):
         """PATCH the schema's title/description; PUT the field group when fields or title change."""
         tenant = args.tenant_id or olds.get("tenant_id") or api.tenant_id(args.sandbox)
         out: dict[str, Any] = {"tenant_id": tenant, "field_paths": field_paths(tenant, args.fields, args.class_id)}
-        ops = [{"op": "replace", "path": f"/{k}", "value": getattr(args, k)}
-               for k in ("title", "description") if k in changed]
+        ops = member_ops(args, changed, "title", "description")
         if ops:
             api.patch_schema(args.sandbox, olds.get("alt_id") or id_, ops)
         if {"fields", "title"} & changed:
