@@ -616,7 +616,9 @@ class AEPClient:
         return items
 
     def _fs_find(self, collection: str, sandbox: str, name: str) -> list[dict]:
-        return [i for i in self._fs_list(collection, sandbox, [f"name=={name}"]) if i.get("name") == name]
+        # In a `property` filter a comma means "any of": such a name is matched here instead.
+        filters = [f"name=={name}"] if "," not in name else []
+        return [i for i in self._fs_list(collection, sandbox, filters) if i.get("name") == name]
 
     def _fs_patch(self, collection: str, sandbox: str, id_: str, ops: list[dict], etag: str,
                   unverifiable: Iterable[str] = ()) -> dict:
@@ -907,8 +909,10 @@ class AEPClient:
 
     def find_datasets(self, sandbox: str, name: str) -> dict[str, dict]:
         """GET /dataSets?property=name==<name> -> {id: dataset}."""
+        # Catalog reads a comma in `==` as "any of"; such a name is matched by an anchored regex.
+        prop = f"name=={name}" if "," not in name else f"name~^{re.escape(name)}$"
         body = self._call("GET", f"{CATALOG}/dataSets", sandbox=sandbox,
-                          params={"property": f"name=={name}", "limit": 100}, idempotent=True) or {}
+                          params={"property": prop, "limit": 100}, idempotent=True) or {}
         return {i: d for i, d in body.items() if isinstance(d, dict) and d.get("name") == name}
 
     def patch_dataset(self, sandbox: str, id_: str, ops: list[dict]) -> None:

@@ -227,3 +227,16 @@ def test_token_request_retries_503(f):
     f.reset()
     p.create(news)
     assert f.calls(ims=True) == {IMS: 2, SOURCE_POST: 1}
+
+
+@pytest.mark.parametrize("cls, post, kind", [
+    (SourceConnectionProvider, SOURCE_POST, "sourceConnection"),
+    (DatasetProvider, route("POST", CAT, "/dataSets"), "dataset"),
+], ids=["flowservice", "catalog"])
+def test_lookup_copes_with_a_comma_in_the_name(f, cls, post, kind):
+    inputs = {"connection_spec_id": PENDO_SPEC} if cls is SourceConnectionProvider else {"schema_id": f.schema()[0]}
+    p = f.provider(cls)
+    news = f.check(p, {**inputs, "name": "pendo, events (v2)"})
+    script(f, post, ["commit_then_drop"])
+    c = p.create(news)
+    assert [d["id"] for d in stored(f, kind) if d.get("name") == "pendo, events (v2)"] == [c.id]
