@@ -104,6 +104,7 @@ def global_class(class_id: str) -> dict[str, Any] | None:
 
 
 def tenant_namespace() -> str:
+    """`_{tenantId}`: the object every custom field of a tenant field group lives under."""
     return f"_{TENANT_ID}"
 
 
@@ -350,7 +351,7 @@ def _check_value(path: str, value: Any, spec: dict[str, Any]) -> list[str]:
         if "pattern" in spec and not re.search(spec["pattern"], value):
             errs.append(f"{path}: string [{value[:40]}] does not match pattern {spec['pattern']}")
         fmt = spec.get("format")
-        if fmt == "date-time" and not _is_datetime(value):
+        if fmt == "date-time" and not is_datetime(value):
             errs.append(f"{path}: [{value[:40]}] is not a valid date-time")
         if fmt == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             errs.append(f"{path}: [{value[:40]}] is not a valid date")
@@ -402,7 +403,8 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _is_datetime(text: str) -> bool:
+def is_datetime(text: str) -> bool:
+    """True for an ISO-8601 date-time string (a `T` separator is required, `Z` allowed)."""
     try:
         _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -13,6 +13,7 @@ from ..errors import AEPError
 
 
 def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds, the unit every AEP timestamp here uses."""
     return int(time.time() * 1000)
 
 

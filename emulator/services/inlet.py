@@ -145,7 +145,7 @@ def _event_time(event: Any, received: int) -> str:
     ts = event.get("timestamp") if isinstance(event, dict) else None
     if isinstance(ts, (int, float)) and not isinstance(ts, bool):
         return xdm.epoch_to_iso(ts)
-    if isinstance(ts, str) and xdm._is_datetime(ts):
+    if isinstance(ts, str) and xdm.is_datetime(ts):
         return ts
     return xdm.epoch_to_iso(received)
 
@@ -249,6 +249,7 @@ class IngestWriter:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inlet-writer")
 
     async def submit(self, job: "Job") -> "Job":
+        """Queue a post and return once its batch is committed (or raise why the commit failed)."""
         loop = asyncio.get_running_loop()
         job.done = loop.create_future()
         self.pending.append(job)
