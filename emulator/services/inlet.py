@@ -246,6 +246,7 @@ class IngestWriter:
         self.store = store
         self.pending: list[Job] = []
         self.flushing = False
+        self._task: asyncio.Task | None = None  # held so the running flush is never garbage-collected
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inlet-writer")
 
     async def submit(self, job: "Job") -> "Job":
@@ -255,7 +256,7 @@ class IngestWriter:
         self.pending.append(job)
         if not self.flushing:
             self.flushing = True
-            loop.create_task(self._flush())
+            self._task = loop.create_task(self._flush())
         await job.done
         return job
 
