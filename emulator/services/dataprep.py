@@ -113,16 +113,17 @@ def _build_version(body: Any, ctx: RequestContext, store, previous: dict[str, An
         if failures:
             raise _bad("Mapping set validation failed: " + "; ".join(
                 e["exception"] for r in failures for e in r["errors"]))
-    first = previous["versions"][0] if previous else None
+    first = previous["versions"][0] if previous else {}
     doc = {
         "id": previous["id"] if previous else hex_id(16),
         "version": len(previous["versions"]) if previous else 0,
-        "createdDate": first["createdDate"] if first else now,
+        "createdDate": first.get("createdDate", now),
         "modifiedDate": now,
-        "createdBy": first["createdBy"] if first else ctx.user,
+        "createdBy": first.get("createdBy", ctx.user),
         "modifiedBy": ctx.user,
         "supportVersion": "1.1",
-        "outputSchema": {"id": first["outputSchema"]["id"] if first else hex_id(16), "version": 0, "schemaRef": ref},
+        "outputSchema": {"id": (first.get("outputSchema") or {}).get("id") or hex_id(16), "version": 0,
+                         "schemaRef": ref},
         "mappings": mappings,
         "status": "PUBLISHED",
         "strictMapping": bool(body.get("strictMapping", False)),
