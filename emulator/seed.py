@@ -21,8 +21,12 @@ GCS_PROVIDER_ID = "0ed90a81-07f4-4586-8190-b40eccef1c5a"
 GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
 CLOUD_STORAGE_FLOW_SPEC_ID = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
 
-# Streaming sources: no base connection allowed (FLOW-1332-400), flows get an inlet.
+# Streaming sources: their flows get an inlet.
 STREAMING_SOURCE_SPEC_IDS = frozenset({PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID})
+# Sources that refuse a baseConnectionId (FLOW-1332-400). Pendo has no account at all; the
+# HTTP API source takes an optional "Streaming Connection" base connection, which is how
+# authenticated streaming is set up.
+NO_BASE_CONNECTION_SPEC_IDS = frozenset({PENDO_SPEC_ID})
 STREAMING_FLOW_SPEC_IDS = frozenset({STREAMING_FLOW_SPEC_ID})
 # Flow specs whose flows need scheduleParams (batch sources).
 SCHEDULED_FLOW_SPEC_IDS = frozenset({CLOUD_STORAGE_FLOW_SPEC_ID})
@@ -35,13 +39,14 @@ _SOURCES_PERMISSIONS = {
 }
 
 
-def _streaming_source(spec_id: str, name: str, label: str, category: str, doc: str) -> dict[str, Any]:
+def _streaming_source(spec_id: str, name: str, label: str, category: str, doc: str,
+                      auth_spec: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "id": spec_id,
         "name": name,
         "providerId": PENDO_PROVIDER_ID,
         "version": "1.0",
-        "authSpec": [],
+        "authSpec": auth_spec or [],
         "sourceSpec": {
             "name": name,
             "type": "Streaming",
@@ -73,6 +78,20 @@ CONNECTION_SPECS: list[dict[str, Any]] = [
     _streaming_source(
         HTTP_STREAMING_SPEC_ID, "http-connector", "HTTP API", "Streaming",
         "https://experienceleague.adobe.com/docs/experience-platform/sources/connectors/streaming/http.html",
+        auth_spec=[{
+            "name": "Streaming Connection",
+            "type": "Streaming",
+            "spec": {
+                "$schema": _JSON_SCHEMA,
+                "type": "object",
+                "properties": {
+                    "sourceId": {"type": "string"},
+                    "dataType": {"type": "string", "enum": ["raw", "xdm"]},
+                    "name": {"type": "string"},
+                    "authenticationRequired": {"type": "boolean"},
+                },
+            },
+        }],
     ),
     {
         "id": DATALAKE_SPEC_ID,

@@ -520,7 +520,7 @@ async def create_source_connection(request: Request, ctx: Ctx):
     inherited: dict[str, Any] = {}
     base_id = body.get("baseConnectionId")
     if base_id is not None:
-        if spec_ref["id"] in seed.STREAMING_SOURCE_SPEC_IDS:
+        if spec_ref["id"] in seed.NO_BASE_CONNECTION_SPEC_IDS:
             raise _invalid(f"Connection spec {spec_ref['id']} does not support a baseConnectionId.",
                            BASE_CONNECTION_NOT_ALLOWED)
         base = _store(request).get(kinds.BASE_CONNECTION, ctx.org, ctx.sandbox, str(base_id))

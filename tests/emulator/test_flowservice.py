@@ -284,11 +284,21 @@ def test_target_connection_spec_must_be_datalake_1307(fs):
     assert_flow_error(fs.post("/targetConnections", body), 400, 1307)
 
 
-def test_streaming_source_with_base_connection_is_400_1332(fs):
+def test_pendo_source_with_base_connection_is_400_1332(fs):
     base = fs.gcs_base_connection()
-    for spec_id in (seed.PENDO_SPEC_ID, seed.HTTP_STREAMING_SPEC_ID):
-        body = fs.source_body(baseConnectionId=base, connectionSpec={"id": spec_id, "version": "1.0"})
-        assert_flow_error(fs.post("/sourceConnections", body), 400, 1332)
+    body = fs.source_body(baseConnectionId=base, connectionSpec={"id": seed.PENDO_SPEC_ID, "version": "1.0"})
+    assert_flow_error(fs.post("/sourceConnections", body), 400, 1332)
+
+
+def test_http_streaming_source_takes_a_streaming_base_connection(fs):
+    """Authenticated HTTP API streaming: a "Streaming Connection" account behind the source."""
+    spec = {"id": seed.HTTP_STREAMING_SPEC_ID, "version": "1.0"}
+    base = fs.created("/connections", {
+        "name": "HTTP streaming account", "connectionSpec": spec,
+        "auth": {"specName": "Streaming Connection",
+                 "params": {"name": "webhook", "dataType": "raw", "authenticationRequired": True}}})
+    r = fs.post("/sourceConnections", fs.source_body(baseConnectionId=base, connectionSpec=spec))
+    assert r.status_code == 201, r.text
 
 
 @pytest.mark.parametrize("field", ["name", "connectionSpec", "data"])
