@@ -12,10 +12,21 @@ from typing import Any
 
 
 class PatchError(ValueError):
-    """An operation that is malformed or whose path does not exist."""
+    """An operation that cannot apply.
+
+    `reason` lets a service map failures onto its own error codes: "invalid" (a malformed
+    operation), "missing_path" (its target does not exist) or "unsupported_op" (an operation
+    the service's dialect refuses; see services/flow_patch.py).
+    """
+
+    def __init__(self, message: str, reason: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
 
 
-def _tokens(pointer: str) -> list[str]:
+def parse_pointer(pointer: str) -> list[str]:
+    """Split a JSON Pointer into unescaped tokens ("" is the whole document)."""
     if pointer == "":
         return []
     if not pointer.startswith("/"):
@@ -23,14 +34,17 @@ def _tokens(pointer: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
 
 
+_tokens = parse_pointer
+
+
 def _index(container: list, token: str, allow_end: bool) -> int:
     if token == "-" and allow_end:
         return len(container)
     if not token.isdigit() or (token != "0" and token.startswith("0")):
-        raise PatchError(f"invalid array index '{token}'")
+        raise PatchError(f"invalid array index '{token}'", "missing_path")
     i = int(token)
     if i > len(container) or (i == len(container) and not allow_end):
-        raise PatchError(f"array index {i} out of range")
+        raise PatchError(f"array index {i} out of range", "missing_path")
     return i
 
 
@@ -39,12 +53,12 @@ def _parent(doc: Any, tokens: list[str]) -> Any:
     for t in tokens[:-1]:
         if isinstance(cur, dict):
             if t not in cur:
-                raise PatchError(f"path segment '{t}' does not exist")
+                raise PatchError(f"path segment '{t}' does not exist", "missing_path")
             cur = cur[t]
         elif isinstance(cur, list):
             cur = cur[_index(cur, t, False)]
         else:
-            raise PatchError(f"path segment '{t}' does not exist")
+            raise PatchError(f"path segment '{t}' does not exist", "missing_path")
     return cur
 
 
@@ -57,11 +71,11 @@ def get(doc: Any, pointer: str) -> Any:
     last = tokens[-1]
     if isinstance(parent, dict):
         if last not in parent:
-            raise PatchError(f"path '{pointer}' does not exist")
+            raise PatchError(f"path '{pointer}' does not exist", "missing_path")
         return parent[last]
     if isinstance(parent, list):
         return parent[_index(parent, last, False)]
-    raise PatchError(f"path '{pointer}' does not exist")
+    raise PatchError(f"path '{pointer}' does not exist", "missing_path")
 
 
 def _add(doc: Any, pointer: str, value: Any) -> Any:
@@ -75,7 +89,7 @@ def _add(doc: Any, pointer: str, value: Any) -> Any:
     elif isinstance(parent, list):
         parent.insert(_index(parent, last, True), value)
     else:
-        raise PatchError(f"cannot add at '{pointer}'")
+        raise PatchError(f"cannot add at '{pointer}'", "missing_path")
     return doc
 
 
@@ -87,12 +101,12 @@ def _remove(doc: Any, pointer: str) -> Any:
     last = tokens[-1]
     if isinstance(parent, dict):
         if last not in parent:
-            raise PatchError(f"path '{pointer}' does not exist")
+            raise PatchError(f"path '{pointer}' does not exist", "missing_path")
         del parent[last]
     elif isinstance(parent, list):
         del parent[_index(parent, last, False)]
     else:
-        raise PatchError(f"path '{pointer}' does not exist")
+        raise PatchError(f"path '{pointer}' does not exist", "missing_path")
     return doc
 
 
