@@ -529,7 +529,8 @@ async def create_source_connection(request: Request, ctx: Ctx):
         if base["connectionSpec"]["id"] != spec_ref["id"]:
             raise _invalid(f"Base connection {base_id} belongs to a different connection spec.")
         inherited["baseConnection"] = {"id": base["id"], "connectionSpec": base["connectionSpec"]}
-    elif spec.get("authSpec"):
+    elif spec.get("authSpec") and spec_ref["id"] not in seed.STREAMING_SOURCE_SPEC_IDS:
+        # Batch sources read through their account; streaming accounts are optional.
         raise _invalid(f"Connection spec {spec_ref['id']} requires a baseConnectionId.")
     doc = _new_entity(ctx, fields)
     doc.update(providerRefId=str(uuid.uuid4()), inheritedAttributes=inherited)
