@@ -1,0 +1,532 @@
+"""The declarative pipeline spec: what a stack's pipelines are, validated before any API call.
+
+A stack declares its pipelines in one of three places, first match wins:
+
+* stack config `aep-pipelines:pipelines`: a list of pipelines (structured config);
+* a YAML file named by stack config `aep-pipelines:specFile` (relative to the project
+  root), holding `pipelines: [...]`;
+* neither: the Pendo tutorial's pipeline (`DEFAULT_PIPELINE`).
+
+A pipeline is a source (Pendo, or generic HTTP streaming), the target schema's custom
+fields, the dataset, the mappings and the flow. Destinations may say `_{tenantId}` for
+the org's tenant namespace. Everything the program can know without AEP is checked here,
+all problems at once, each named by its path in the spec with the fix: an unknown field
+(with the closest allowed name), a destination that is not in the schema, a destination
+mapped twice, a non-JSON format for Pendo, a bad or duplicate name. The program stops
+before it registers a single resource, so an invalid spec costs no API call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import pathlib
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from providers.models import CLASS_ALIASES, EXPERIENCE_EVENT, Mapping, Sandbox, XdmField, field_paths
+
+PROJECT = "aep-pipelines"
+TENANT_PLACEHOLDER = "{tenantId}"
+
+_PIPELINE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_TENANT_RE = re.compile(r"^[A-Za-z0-9]+$")
+# AEP has no published length limit for these names; 256 keeps every UI and API happy.
+_MAX_NAME = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the spec: where (a path such as `pipelines[0].flow.name`) and the fix."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class SpecError(ValueError):
+    """The spec is invalid. `problems` lists every problem found, not just the first."""
+
+    def __init__(self, origin: str, problems: list[Problem]):
+        self.origin = origin
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid pipeline spec ({origin}), {len(problems)} problem(s):\n{lines}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The models users write
+# ---------------------------------------------------------------------------------------------
+
+
+def _name(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if not v.strip():
+        raise ValueError("must not be empty or blank: give a descriptive name, or leave the field out for the "
+                         "default")
+    if v != v.strip():
+        raise ValueError(f"{v!r} has leading or trailing spaces: remove them")
+    if len(v) > _MAX_NAME:
+        raise ValueError(f"is {len(v)} characters long: keep it to {_MAX_NAME}")
+    if any(ord(c) < 32 for c in v):
+        raise ValueError("contains control characters (a newline or tab?): remove them")
+    return v
+
+
+Name = Annotated[str | None, AfterValidator(_name)]
+
+
+def _pipeline_name(v: str) -> str:
+    if not _PIPELINE_NAME_RE.match(v):
+        raise ValueError(f"{v!r} is not a pipeline name: use 1-40 lower-case letters, digits and hyphens, starting "
+                         "with a letter (e.g. 'pendo' or 'pendo-eu'); it names the Pulumi resources")
+    return v
+
+
+def _tenant(v: str | None) -> str | None:
+    if v is None:
+        return v
+    v = v.strip().lstrip("_")
+    if not _TENANT_RE.match(v):
+        raise ValueError(f"{v!r} is not a tenant id: use the org's tenant namespace without the underscore "
+                         "(GET /data/foundation/schemaregistry/stats shows it as tenantId)")
+    return v
+
+
+def _class(v: str) -> str:
+    alias = CLASS_ALIASES.get(v.strip().lower().replace("_", "-").replace(" ", ""))
+    if alias:
+        return alias
+    if not v.startswith("https://ns.adobe.com/"):
+        raise ValueError(f"{v!r} is not an XDM class: use 'experienceevent', 'profile' or a class $id "
+                         f"(e.g. {EXPERIENCE_EVENT})")
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AccountSpec(_Model):
+    """A base connection (the source's account), for sources that authenticate."""
+
+    name: Name = None
+    description: str | None = None
+    auth_spec_name: str = Field("Streaming Connection", description="the connection spec's auth spec name")
+    auth_params: dict[str, Any] = Field(default_factory=dict, description="stored and shown as a secret")
+
+
+class SourceSpec(_Model):
+    """Where events come from: `pendo` (the preset) or `http-streaming` (HTTP API)."""
+
+    kind: Literal["pendo", "http-streaming"] = "pendo"
+    name: Name = None
+    description: str | None = None
+    data_format: str = "json"
+    params: dict[str, Any] = Field(default_factory=dict)
+    account: AccountSpec | None = None
+
+
+class SchemaSpec(_Model):
+    """The target XDM schema: its class and the custom fields under `_{tenantId}`."""
+
+    title: Name = None
+    description: str | None = None
+    class_id: Annotated[str, AfterValidator(_class)] = Field(EXPERIENCE_EVENT, alias="class")
+    tenant_id: Annotated[str | None, AfterValidator(_tenant)] = Field(
+        None, description="defaults to stack config aep:tenantId")
+    fields: dict[str, XdmField] | None = None
+
+
+class DatasetSpec(_Model):
+    name: Name = None
+    description: str | None = None
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class MappingSpec(_Model):
+    """`source` (a path into the incoming JSON) -> `destination` (an XDM path; `_{tenantId}` allowed)."""
+
+    source: str
+    destination: str
+    source_type: Literal["ATTRIBUTE", "EXPRESSION", "STATIC"] = "ATTRIBUTE"
+
+
+class MappingSetSpec(_Model):
+    name: Name = None
+
+
+class FlowSpec(_Model):
+    name: Name = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class PipelineSpec(_Model):
+    """One streaming pipeline. Every part has a default: the Pendo tutorial's pipeline."""
+
+    name: Annotated[str, AfterValidator(_pipeline_name)] = "pendo"
+    sandbox: Sandbox | None = Field(None, description="defaults to stack config aep:sandbox")
+    source: SourceSpec = Field(default_factory=SourceSpec)
+    schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    mapping_set: MappingSetSpec = Field(default_factory=MappingSetSpec)
+    mappings: list[MappingSpec] | None = None
+    flow: FlowSpec = Field(default_factory=FlowSpec)
+
+
+class SpecFile(_Model):
+    """The shape of the YAML file that `aep-pipelines:specFile` names."""
+
+    pipelines: list[PipelineSpec]
+
+
+# ---------------------------------------------------------------------------------------------
+# The tutorial's pipeline
+# ---------------------------------------------------------------------------------------------
+
+# The fields and mappings of Adobe's Pendo tutorial (accountId, uniqueId, timestamp,
+# visitorId and the guide's name), with readable field names instead of its
+# accountid/name1/timestamp1. `timestamp` is a date-time: Pendo's epoch milliseconds
+# become an ISO time on the way in.
+DEFAULT_FIELDS: dict[str, dict[str, Any]] = {
+    "accountId": {"type": "string", "title": "Pendo account ID"},
+    "uniqueId": {"type": "string", "title": "Pendo event unique ID"},
+    "timestamp": {"type": "date-time", "title": "Pendo event time"},
+    "visitorId": {"type": "string", "title": "Pendo visitor ID"},
+    "guideName": {"type": "string", "title": "Pendo guide name"},
+}
+DEFAULT_MAPPINGS: list[dict[str, str]] = [
+    {"source": "accountId", "destination": "_{tenantId}.accountId"},
+    {"source": "uniqueId", "destination": "_{tenantId}.uniqueId"},
+    {"source": "timestamp", "destination": "_{tenantId}.timestamp"},
+    {"source": "visitorId", "destination": "_{tenantId}.visitorId"},
+    {"source": "properties.guideProperties.name", "destination": "_{tenantId}.guideName"},
+]
+DEFAULT_PIPELINE: dict[str, Any] = {"name": "pendo"}
+
+_KIND_LABEL = {"pendo": "Pendo", "http-streaming": "HTTP API"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The resolved form the program builds from
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A validated pipeline with every default filled in: what `StreamingPipeline` builds."""
+
+    name: str
+    sandbox: str
+    tenant_id: str
+    source_kind: str
+    source_name: str
+    source_description: str | None
+    data_format: str
+    source_params: dict[str, Any]
+    account: AccountSpec | None
+    schema_title: str
+    schema_description: str | None
+    class_id: str
+    fields: dict[str, dict[str, Any]]
+    dataset_name: str
+    dataset_description: str | None
+    dataset_tags: dict[str, list[str]]
+    target_name: str
+    mapping_set_name: str
+    mappings: list[dict[str, str]]
+    flow_name: str
+    flow_description: str | None
+    flow_enabled: bool
+
+    @property
+    def field_paths(self) -> list[str]:
+        """Every XDM path a mapping may target in this pipeline's schema."""
+        return field_paths(self.tenant_id, self.fields, self.class_id)
+
+
+def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | None) -> tuple[Pipeline | None,
+                                                                                              list[Problem]]:
+    problems: list[Problem] = []
+    sb = spec.sandbox or sandbox
+    if not sb:
+        problems.append(Problem(f"{path}.sandbox", "no sandbox: set stack config `aep:sandbox` (one stack per "
+                                "sandbox), or `sandbox:` in this pipeline"))
+    tn = spec.schema_.tenant_id or tenant
+    if not tn:
+        problems.append(Problem(f"{path}.schema.tenant_id", "no tenant id: set stack config `aep:tenantId` (or the "
+                                "AEP_TENANT_ID environment variable; GET /data/foundation/schemaregistry/stats shows "
+                                "it as tenantId), or `schema.tenant_id` here"))
+    src = spec.source
+    if src.kind == "pendo":
+        if src.data_format != "json":
+            problems.append(Problem(f"{path}.source.data_format", f"Pendo sends JSON only; {src.data_format!r} is "
+                                    "not supported: set data_format: json (or leave it out)"))
+        if src.account is not None:
+            problems.append(Problem(f"{path}.source.account", "Pendo sources take no account (AEP answers "
+                                    "FLOW-1332-400): remove `account`"))
+    elif not src.data_format.strip():
+        problems.append(Problem(f"{path}.source.data_format", "must not be empty: use json"))
+    fields = spec.schema_.fields
+    if fields is None:
+        fields_raw = {k: dict(v) for k, v in DEFAULT_FIELDS.items()}
+    else:
+        if not fields:
+            problems.append(Problem(f"{path}.schema.fields", "declare at least one custom field (or leave "
+                                    "`fields` out for the Pendo tutorial's fields)"))
+        bad = [n for n in fields if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", n)]
+        for n in bad:
+            problems.append(Problem(f"{path}.schema.fields.{n}", "is not a field name: start with a letter and use "
+                                    "letters, digits and underscores only"))
+        fields_raw = {k: v.model_dump(exclude_none=True) for k, v in fields.items()}
+    mappings_in = spec.mappings if spec.mappings is not None else [MappingSpec(**m) for m in DEFAULT_MAPPINGS]
+    if not mappings_in:
+        problems.append(Problem(f"{path}.mappings", "declare at least one mapping (or leave `mappings` out for the "
+                                "Pendo tutorial's mappings)"))
+    if problems and not tn:
+        return None, problems
+    known = field_paths(tn, fields_raw, spec.schema_.class_id)
+    # Schema paths as the user may write them, with the placeholder, for suggestions.
+    shown = [p.replace(f"_{tn}", "_" + TENANT_PLACEHOLDER, 1) if p.startswith(f"_{tn}") else p for p in known]
+    mappings: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for i, m in enumerate(mappings_in):
+        mpath = f"{path}.mappings[{i}]"
+        dest = m.destination.strip().replace(TENANT_PLACEHOLDER, tn)
+        try:
+            Mapping(source=m.source, destination=dest, source_type=m.source_type)
+        except ValidationError as e:
+            for err in e.errors(include_url=False):
+                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                field = "destination" if "`destination`" in msg else "source"
+                problems.append(Problem(f"{mpath}.{field}", msg))
+            continue
+        if dest in seen:
+            problems.append(Problem(f"{mpath}.destination", f"{m.destination!r} is already mapped by "
+                                    f"mappings[{seen[dest]}]: keep one mapping per destination"))
+            continue
+        seen[dest] = i
+        if dest not in known:
+            close = difflib.get_close_matches(m.destination, shown, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            problems.append(Problem(f"{mpath}.destination", f"{m.destination!r} is not a field of the target schema: "
+                                    f"{hint}Add the field under schema.fields, or map to one of: "
+                                    f"{', '.join(shown)}"))
+            continue
+        mappings.append({"source": m.source, "destination": dest, "source_type": m.source_type})
+    if problems:
+        return None, problems
+    label = spec.name if spec.name != "pendo" else "Pendo"
+    kind = _KIND_LABEL[src.kind]
+    return Pipeline(
+        name=spec.name, sandbox=sb, tenant_id=tn, source_kind=src.kind,
+        source_name=src.name or f"Streaming Source Connection for {label}",
+        source_description=src.description, data_format=src.data_format, source_params=dict(src.params),
+        account=(src.account.model_copy(update={"name": src.account.name or f"{kind} account for {label}"})
+                 if src.account else None),
+        schema_title=spec.schema_.title or f"{label} events",
+        schema_description=spec.schema_.description, class_id=spec.schema_.class_id, fields=fields_raw,
+        dataset_name=spec.dataset.name or f"{label} events", dataset_description=spec.dataset.description,
+        dataset_tags={k: list(v) for k, v in spec.dataset.tags.items()},
+        target_name=f"Streaming Target Connection for {label}",
+        mapping_set_name=spec.mapping_set.name or f"{spec.name}-mapping",
+        mappings=mappings,
+        flow_name=spec.flow.name or f"Streaming Dataflow for {label}",
+        flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
+    ), []
+
+
+def _unique(pipes: list[tuple[str, Pipeline]]) -> list[Problem]:
+    """Names AEP (or Pulumi) insists on being unique, checked across the stack's pipelines."""
+    problems = []
+    names = [p.name for _, p in pipes]
+    dup_names = {n for n in names if names.count(n) > 1}
+    problems += [Problem(f"{path}.name", f"{p.name!r} names another pipeline too: pipeline names name the Pulumi "
+                         "resources, give each pipeline its own")
+                 for i, (path, p) in enumerate(pipes) if p.name in dup_names and p.name in names[:i]]
+    pipes = [(path, p) for path, p in pipes if p.name not in dup_names]
+    rules = [
+        ("schema.title", lambda p: (p.sandbox, p.schema_title), "schema titles are unique per sandbox"),
+        ("dataset.name", lambda p: (p.sandbox, p.dataset_name), "two datasets of one name are hard to tell "
+         "apart"),
+        ("flow.name", lambda p: (p.sandbox, p.flow_name), "flow names identify pipelines in the AEP UI")]
+    for field, key, why in rules:
+        seen: dict[Any, str] = {}
+        for path, p in pipes:
+            k = key(p)
+            if k in seen:
+                problems.append(Problem(f"{path}.{field}", f"{k[1]!r} is also used by {seen[k]} ({why}): give each "
+                                        "pipeline its own"))
+            else:
+                seen[k] = path
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+def _loc(prefix: str, loc: tuple) -> str:
+    s = prefix
+    for part in loc:
+        s += f"[{part}]" if isinstance(part, int) else (f".{part}" if s else str(part))
+    return s
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    """A pydantic location without its validator-wrapper entries (function-after[...], literal[...])."""
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+
+
+def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names allowed at `loc` (the location of an unknown field), for suggestions."""
+    cur: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or cur is None:
+            continue
+        if isinstance(cur, type) and issubclass(cur, BaseModel):
+            info = next((f for n, f in cur.model_fields.items() if part in (n, f.alias)), None)
+            cur = _model_in(info.annotation) if info else None
+        else:
+            cur = None
+    if isinstance(cur, type) and issubclass(cur, BaseModel):
+        return [f.alias or n for n, f in cur.model_fields.items()]
+    return []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _pydantic_problems(e: ValidationError, root: type[BaseModel], prefix: str) -> list[Problem]:
+    out = []
+    for err in e.errors(include_url=False):
+        loc = _clean_loc(err.get("loc", ()))
+        path = _loc(prefix, loc)
+        typ = err.get("type")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if typ == "extra_forbidden":
+            allowed = _allowed(root, loc)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            msg = f"unknown field: {hint}allowed here: {', '.join(allowed)}" if allowed else "unknown field: remove it"
+        elif typ == "literal_error":
+            msg = f"{msg} (got {err.get('input')!r})"
+        elif typ == "missing":
+            msg = "is required"
+        out.append(Problem(path, msg))
+    return out
+
+
+def load(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | None = None,
+         tenant_id: str | None = None, base_dir: str | pathlib.Path = ".") -> list[Pipeline]:
+    """Validate and resolve a stack's pipelines; raises SpecError naming every problem.
+
+    `pipelines` is the value of `aep-pipelines:pipelines` (a list, or JSON text of one);
+    `spec_file` the value of `aep-pipelines:specFile`; `sandbox`/`tenant_id` the stack's
+    `aep:sandbox`/`aep:tenantId`, the defaults for every pipeline.
+    """
+    if pipelines is not None and spec_file:
+        raise SpecError("stack config", [Problem(f"{PROJECT}:specFile", f"both {PROJECT}:pipelines and "
+                                         f"{PROJECT}:specFile are set: keep one (`pulumi config rm ...`)")])
+    if pipelines is not None:
+        origin, prefix = f"stack config {PROJECT}:pipelines", f"{PROJECT}:pipelines"
+        data = pipelines
+        if not isinstance(data, list):
+            raise SpecError(origin, [Problem(prefix, "must be a list of pipelines, e.g. `- name: pendo`")])
+        wrapper = {"pipelines": data}
+        loc_strip = 1
+    elif spec_file:
+        file = pathlib.Path(base_dir, spec_file)
+        origin, prefix = f"{spec_file}, the spec file named by {PROJECT}:specFile", ""
+        try:
+            wrapper = yaml.safe_load(file.read_text()) or {}
+        except FileNotFoundError:
+            raise SpecError(origin, [Problem(f"{PROJECT}:specFile", f"{spec_file} does not exist (relative to the "
+                                             "project root): fix the path or create the file")]) from None
+        except yaml.YAMLError as e:
+            raise SpecError(origin, [Problem(spec_file, f"is not valid YAML: {e}")]) from None
+        if not isinstance(wrapper, dict):
+            raise SpecError(origin, [Problem(spec_file, "must be a mapping with a `pipelines:` list")])
+        loc_strip = 0
+    else:
+        origin, prefix = "the default Pendo pipeline", ""
+        wrapper = {"pipelines": [DEFAULT_PIPELINE]}
+        loc_strip = 0
+    # Config paths read `aep-pipelines:pipelines[0]...`, file paths `pipelines[0]...`.
+    base = prefix if loc_strip else "pipelines"
+    problems: list[Problem] = []
+    try:
+        parsed = SpecFile.model_validate(wrapper)
+    except ValidationError as e:
+        problems = [Problem(base + p.path.removeprefix("pipelines"), p.message)
+                    for p in _pydantic_problems(e, SpecFile, "")]
+        # Report the rest of the spec's problems too: drop what failed and look again.
+        try:
+            parsed = SpecFile.model_validate(_without(wrapper, e))
+        except ValidationError:
+            parsed = None
+    if parsed is not None and not parsed.pipelines:
+        problems.append(Problem(base, "declare at least one pipeline"))
+    resolved: list[tuple[str, Pipeline]] = []
+    for i, spec in enumerate(parsed.pipelines if parsed is not None else []):
+        pipe, probs = _resolve(spec, f"{base}[{i}]", sandbox, tenant_id)
+        problems += probs
+        if pipe:
+            resolved.append((f"{base}[{i}]", pipe))
+    problems += _unique(resolved)
+    if problems:
+        raise SpecError(origin, problems)
+    return [p for _, p in resolved]
+
+
+def _without(data: Any, e: ValidationError) -> Any:
+    """A deep copy of `data` without the keys and list items the validation errors point at."""
+    import copy  # noqa: PLC0415
+
+    data = copy.deepcopy(data)
+    for loc in sorted((err.get("loc", ()) for err in e.errors()), key=len, reverse=True):
+        loc = _clean_loc(loc)
+        cur = data
+        for part in loc[:-1]:
+            try:
+                cur = cur[part]
+            except (KeyError, IndexError, TypeError):
+                cur = None
+                break
+        if isinstance(cur, dict) and loc:
+            cur.pop(loc[-1], None)
+    return data
+    resolved: list[tuple[str, Pipeline]] = []
+
+
+def load_from_stack() -> list[Pipeline]:
+    """The running Pulumi program's pipelines, from its stack config."""
+    import pulumi  # noqa: PLC0415 - the CLI and unit tests import this module without a Pulumi runtime
+
+    cfg = pulumi.Config(PROJECT)
+    aep = pulumi.Config("aep")
+    # The tenant is a fact about the org, like AEP_ORG_ID: CI may supply it from the environment.
+    tenant = aep.get("tenantId") or os.environ.get("AEP_TENANT_ID") or None
+    return load(cfg.get_object("pipelines"), cfg.get("specFile"), sandbox=aep.get("sandbox"),
+                tenant_id=tenant, base_dir=pathlib.Path.cwd())
