@@ -1,0 +1,24 @@
+"""The aep-pipelines Pulumi program: the stack's pipeline spec -> AEP objects, plus their ids as outputs.
+
+Everything lives in the `pipelines` package; see docs/quickstart.md.
+"""
+
+import pulumi
+
+from pipelines.spec import SpecError, load_from_stack
+from pipelines.streaming import build
+
+try:
+    specs = load_from_stack()
+except SpecError as err:
+    # RunError: the message alone, no traceback; raised before any resource is registered,
+    # so an invalid spec never reaches AEP.
+    raise pulumi.RunError(str(err)) from None
+
+built = build(specs)
+outputs = {name: p.outputs() for name, p in built.items()}
+pulumi.export("pipelines", outputs)
+if len(outputs) == 1:
+    # One pipeline, the usual case: its outputs at the top level too (`pulumi stack output webhookUrl`).
+    for key, value in next(iter(outputs.values())).items():
+        pulumi.export(key, value)

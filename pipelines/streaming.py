@@ -1,0 +1,130 @@
+"""`StreamingPipeline`: the tutorial's six AEP objects (plus an account when the source needs one)
+as one component, wired so that each object takes the ids it needs from the one before it.
+
+    XdmSchema ──schema_id──> Dataset ──id──┐
+        │                                  ├──> TargetConnection ──id──┐
+        ├──schema_id───────────────────────┘                           │
+        └──schema_id, field paths──> MappingSet ──id, version──────────┼──> Dataflow ──> inlet_url
+    [BaseConnection ──id──>] SourceConnection ──id─────────────────────┘
+
+Because every id travels as an Output, the engine creates in that order, deletes in the
+reverse order, and a replaced object takes its dependants along exactly as the providers
+define (a new target connection means a new dataflow; a new mapping version only
+patches the dataflow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from providers import (HTTP_STREAMING_SPEC, PENDO_SPEC, BaseConnection, Dataflow, Dataset, MappingSet,
+                       SourceConnection, TargetConnection, XdmSchema)
+
+from .spec import Pipeline
+
+_SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
+
+
+def webhook_url(inlet_url: str | None, flow_id: str | None) -> str | None:
+    """What a webhook sender posts to: the inlet, naming the flow (Pendo cannot set headers)."""
+    if not inlet_url or not flow_id:
+        return None
+    sep = "&" if "?" in inlet_url else "?"
+    return f"{inlet_url}{sep}x-adobe-flow-id={flow_id}"
+
+
+class StreamingPipeline(pulumi.ComponentResource):
+    """A streaming source -> mapping -> dataset pipeline in one sandbox."""
+
+    schema: XdmSchema
+    dataset: Dataset
+    account: BaseConnection | None
+    source: SourceConnection
+    target: TargetConnection
+    mapping_set: MappingSet
+    flow: Dataflow
+    inlet_url: pulumi.Output[str]
+    webhook_url: pulumi.Output[str]
+    pipeline: Pipeline
+
+    def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None,
+                 type_token: str = "aep-pipelines:index:StreamingPipeline"):
+        super().__init__(type_token, name, None, opts)
+        p = self.pipeline = pipeline
+        child = pulumi.ResourceOptions(parent=self)
+        sb = p.sandbox
+
+        self.schema = XdmSchema(
+            f"{name}-schema", title=p.schema_title, description=p.schema_description, class_id=p.class_id,
+            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, opts=child)
+        self.dataset = Dataset(
+            f"{name}-dataset", name=p.dataset_name, description=p.dataset_description,
+            schema_id=self.schema.schema_id, tags=p.dataset_tags or None, sandbox=sb, opts=child)
+        self.account = None
+        if p.account is not None:
+            self.account = BaseConnection(
+                f"{name}-account", name=p.account.name, description=p.account.description,
+                connection_spec_id=_SOURCE_SPECS[p.source_kind], auth_spec_name=p.account.auth_spec_name,
+                auth_params=p.account.auth_params, sandbox=sb, opts=child)
+        self.source = SourceConnection(
+            f"{name}-source", name=p.source_name, description=p.source_description,
+            connection_spec_id=_SOURCE_SPECS[p.source_kind], data_format=p.data_format,
+            params=p.source_params or None, base_connection_id=self.account.id if self.account else None,
+            sandbox=sb, opts=child)
+        self.target = TargetConnection(
+            f"{name}-target", name=p.target_name, dataset_id=self.dataset.id, schema_id=self.schema.schema_id,
+            sandbox=sb, opts=child)
+        self.mapping_set = MappingSet(
+            f"{name}-mapping", name=p.mapping_set_name, schema_id=self.schema.schema_id, mappings=p.mappings,
+            # Known in the program, so a bad destination fails the preview before any API call.
+            schema_field_paths=self.schema.known_field_paths, sandbox=sb, opts=child)
+        self.flow = Dataflow(
+            f"{name}-flow", name=p.flow_name, description=p.flow_description,
+            source_connection_id=self.source.id, target_connection_id=self.target.id,
+            mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, enabled=p.flow_enabled,
+            sandbox=sb, opts=child)
+
+        self.inlet_url = self.flow.inlet_url
+        self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, Any]:
+        """Every object's id, the inlet and the URL to paste into the webhook sender (camelCase, as exported)."""
+        out: dict[str, Any] = {
+            "sandbox": self.pipeline.sandbox,
+            "schemaId": self.schema.id,
+            "datasetId": self.dataset.id,
+            "sourceConnectionId": self.source.id,
+            "targetConnectionId": self.target.id,
+            "mappingSetId": self.mapping_set.id,
+            "mappingVersion": self.mapping_set.version,
+            "flowId": self.flow.id,
+            "flowName": self.flow.name,
+            "flowState": self.flow.state,
+            "inletUrl": self.inlet_url,
+            "webhookUrl": self.webhook_url,
+        }
+        if self.account is not None:
+            out["baseConnectionId"] = self.account.id
+        return out
+
+
+class PendoPipeline(StreamingPipeline):
+    """The Pendo preset: a Pendo webhook source (JSON, no account) into the tutorial's objects."""
+
+    def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None):
+        if pipeline.source_kind != "pendo":
+            raise ValueError(f"PendoPipeline {name!r} needs a pendo source, not {pipeline.source_kind!r}: "
+                             "use StreamingPipeline")
+        super().__init__(name, pipeline, opts, type_token="aep-pipelines:index:PendoPipeline")
+
+
+def build(pipelines: list[Pipeline]) -> dict[str, StreamingPipeline]:
+    """One component per pipeline, Pendo sources through the Pendo preset."""
+    out: dict[str, StreamingPipeline] = {}
+    for p in pipelines:
+        cls = PendoPipeline if p.source_kind == "pendo" else StreamingPipeline
+        out[p.name] = cls(p.name, p)
+    return out
