@@ -22,7 +22,7 @@ import difflib
 import os
 import pathlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -174,6 +174,18 @@ class FlowSpec(_Model):
     enabled: bool = True
 
 
+class AdoptSpec(_Model):
+    """Ids of existing AEP objects to bring under management instead of creating them (docs/adoption.md)."""
+
+    schema_: Name = Field(None, alias="schema", description="the schema's meta:altId or $id")
+    dataset: Name = None
+    account: Name = None
+    source: Name = None
+    target: Name = None
+    mapping_set: Name = None
+    flow: Name = None
+
+
 class PipelineSpec(_Model):
     """One streaming pipeline. Every part has a default: the Pendo tutorial's pipeline."""
 
@@ -185,6 +197,8 @@ class PipelineSpec(_Model):
     mapping_set: MappingSetSpec = Field(default_factory=MappingSetSpec)
     mappings: list[MappingSpec] | None = None
     flow: FlowSpec = Field(default_factory=FlowSpec)
+    adopt: AdoptSpec = Field(default_factory=AdoptSpec)
+    retain_on_delete: bool = Field(False, description="leave the AEP objects in place on destroy or removal")
 
 
 class SpecFile(_Model):
@@ -251,6 +265,8 @@ class Pipeline:
     flow_name: str
     flow_description: str | None
     flow_enabled: bool
+    adopt: dict[str, str] = field(default_factory=dict)
+    retain_on_delete: bool = False
 
     @property
     def field_paths(self) -> list[str]:
@@ -327,6 +343,10 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
                                     f"{', '.join(shown)}"))
             continue
         mappings.append({"source": m.source, "destination": dest, "source_type": m.source_type})
+    adopt = spec.adopt.model_dump(exclude_none=True, by_alias=True)
+    if adopt.get("account") and src.account is None:
+        problems.append(Problem(f"{path}.adopt.account", "there is no account to adopt: declare source.account too, "
+                                "or remove adopt.account"))
     if problems:
         return None, problems
     label = spec.name if spec.name != "pendo" else "Pendo"
@@ -346,6 +366,7 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         mappings=mappings,
         flow_name=spec.flow.name or f"Streaming Dataflow for {label}",
         flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
+        adopt=adopt, retain_on_delete=spec.retain_on_delete,
     ), []
 
 

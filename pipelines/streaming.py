@@ -53,38 +53,41 @@ class StreamingPipeline(pulumi.ComponentResource):
                  type_token: str = "aep-pipelines:index:StreamingPipeline"):
         super().__init__(type_token, name, None, opts)
         p = self.pipeline = pipeline
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete or None)
         sb = p.sandbox
+        adopt = p.adopt
 
         self.schema = XdmSchema(
             f"{name}-schema", title=p.schema_title, description=p.schema_description, class_id=p.class_id,
-            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, opts=child)
+            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, adopt_id=adopt.get("schema"), opts=child)
         self.dataset = Dataset(
             f"{name}-dataset", name=p.dataset_name, description=p.dataset_description,
-            schema_id=self.schema.schema_id, tags=p.dataset_tags or None, sandbox=sb, opts=child)
+            schema_id=self.schema.schema_id, tags=p.dataset_tags or None, sandbox=sb, adopt_id=adopt.get("dataset"),
+            opts=child)
         self.account = None
         if p.account is not None:
             self.account = BaseConnection(
                 f"{name}-account", name=p.account.name, description=p.account.description,
                 connection_spec_id=_SOURCE_SPECS[p.source_kind], auth_spec_name=p.account.auth_spec_name,
-                auth_params=p.account.auth_params, sandbox=sb, opts=child)
+                auth_params=p.account.auth_params, sandbox=sb, adopt_id=adopt.get("account"), opts=child)
         self.source = SourceConnection(
             f"{name}-source", name=p.source_name, description=p.source_description,
             connection_spec_id=_SOURCE_SPECS[p.source_kind], data_format=p.data_format,
             params=p.source_params or None, base_connection_id=self.account.id if self.account else None,
-            sandbox=sb, opts=child)
+            sandbox=sb, adopt_id=adopt.get("source"), opts=child)
         self.target = TargetConnection(
             f"{name}-target", name=p.target_name, dataset_id=self.dataset.id, schema_id=self.schema.schema_id,
-            sandbox=sb, opts=child)
+            sandbox=sb, adopt_id=adopt.get("target"), opts=child)
         self.mapping_set = MappingSet(
             f"{name}-mapping", name=p.mapping_set_name, schema_id=self.schema.schema_id, mappings=p.mappings,
             # Known in the program, so a bad destination fails the preview before any API call.
-            schema_field_paths=self.schema.known_field_paths, sandbox=sb, opts=child)
+            schema_field_paths=self.schema.known_field_paths, sandbox=sb, adopt_id=adopt.get("mapping_set"),
+            opts=child)
         self.flow = Dataflow(
             f"{name}-flow", name=p.flow_name, description=p.flow_description,
             source_connection_id=self.source.id, target_connection_id=self.target.id,
             mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, enabled=p.flow_enabled,
-            sandbox=sb, opts=child)
+            sandbox=sb, adopt_id=adopt.get("flow"), opts=child)
 
         self.inlet_url = self.flow.inlet_url
         self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))

@@ -87,6 +87,8 @@ def test_every_problem_is_reported_at_once():
     ([{"name": "a", "flow": {"name": "f"}}, {"name": "b", "flow": {"name": "f"}}],
      "pipelines[1].flow.name: 'f' is also used by aep-pipelines:pipelines[0]"),
     ([], "aep-pipelines:pipelines: declare at least one pipeline"),
+    ([{"adopt": {"account": "x"}}], "pipelines[0].adopt.account: there is no account to adopt"),
+    ([{"adopt": {"flw": "x"}}], "pipelines[0].adopt.flw: unknown field: did you mean 'flow'?"),
 ])
 def test_bad_specs(spec, expected):
     assert any(expected in m for m in problems(spec)), problems(spec)
@@ -115,3 +117,10 @@ def test_http_streaming_with_an_account():
                              "account": {"auth_params": {"sourceId": "s", "dataType": "raw"}}}}], **KW)
     assert p.source_kind == "http-streaming" and p.account.auth_spec_name == "Streaming Connection"
     assert p.account.name == "HTTP API account for Pendo"
+
+
+def test_adopt_ids_and_retention():
+    (p,) = load([{"adopt": {"schema": "_extconndev.schemas.abc", "flow": "c341617b-e143-43d5-aff1-da02b3e028b6"},
+                  "retain_on_delete": True}], **KW)
+    assert p.adopt == {"schema": "_extconndev.schemas.abc", "flow": "c341617b-e143-43d5-aff1-da02b3e028b6"}
+    assert p.retain_on_delete
