@@ -1,0 +1,682 @@
+"""`python -m pipelines.cli`: the commands behind `make up`, `make demo`, `make status`, `make drift`...
+
+    up [--no-refresh]      start the emulator if the stack targets it and it is down, then
+                           `pulumi up --refresh --yes`, then print the inlet and webhook URLs
+    preview [--refresh]    `pulumi preview`
+    drift [--markdown F]   `pulumi preview --refresh --expect-no-changes`, summarised; exit 2 on drift
+    status                 each pipeline's dataflow state and recent runs
+    demo                   post sample Pendo events to the inlet; show mapped records and the run
+    destroy [--remove]     `pulumi destroy --yes` (and `pulumi stack rm` with --remove)
+    graph                  `pulumi stack graph` rendered by graphviz into docs/resource-graph.png
+    emulator-start         start the background emulator (what `up` does on a loopback endpoint)
+    emulator-stop          stop the background emulator
+
+User-facing Pulumi work goes through the `pulumi` CLI (cwd = project root), so what users
+see is Pulumi's own output. The environment defaults to the offline setup the Makefile
+exports, so running this module directly behaves like `make`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import ipaddress
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+import requests
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+STATE = ROOT / ".state"
+EMULATOR_PID = STATE / "emulator.pid"
+EMULATOR_LOG = STATE / "emulator.log"
+EMULATOR_DATA = STATE / "emulator"
+DEV_PASSPHRASE = "aep-pipelines-dev-only"
+DEFAULT_ENDPOINT = "https://platform.adobe.io"
+
+EXIT_DRIFT = 2
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed without a traceback."""
+
+
+def say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def note(msg: str) -> None:
+    print(f"[aep-pipelines] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment and stack config
+# ---------------------------------------------------------------------------------------------
+
+
+def pulumi_env(stack: str) -> dict[str, str]:
+    """The Makefile's offline Pulumi environment, for anything the caller has not set."""
+    env = dict(os.environ)
+    tools = ROOT / ".tools" / "pulumi" / "bin"
+    env["PATH"] = os.pathsep.join([str(tools), str(pathlib.Path(sys.executable).parent), env.get("PATH", "")])
+    defaults = {
+        "PULUMI_HOME": str(STATE / "pulumi-home"),
+        "PULUMI_BACKEND_URL": f"file://{STATE / 'backend'}",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+    }
+    if stack == "dev":
+        # Dev only: real stacks bring their own passphrase or secrets provider.
+        defaults["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
+    for key, value in defaults.items():
+        if not env.get(key):  # an empty variable (an unset CI secret) counts as unset
+            env[key] = value
+    backend = env["PULUMI_BACKEND_URL"]
+    if backend.startswith("file://"):
+        pathlib.Path(backend[len("file://"):]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def stack_file(stack: str) -> pathlib.Path:
+    return ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The stack's committed config, read straight from its file (secure values stay encrypted)."""
+    path = stack_file(stack)
+    if not path.exists():
+        return {}
+    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+
+
+def endpoint_of(stack: str) -> str:
+    """The AEP base URL the providers will use: AEP_ENDPOINT first, as the client reads it."""
+    value = os.environ.get("AEP_ENDPOINT") or stack_config(stack).get("aep:endpoint") or DEFAULT_ENDPOINT
+    return str(value).rstrip("/")
+
+
+def is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The background emulator
+# ---------------------------------------------------------------------------------------------
+
+
+def emulator_healthy(base: str, timeout: float = 1.0) -> bool:
+    try:
+        r = requests.get(f"{base}/_emulator/health", timeout=timeout)
+        return r.ok and r.json().get("status") == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def _port_in_use(base: str) -> bool:
+    try:
+        requests.get(base, timeout=1)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def start_emulator(base: str, wait: float = 30.0) -> bool:
+    """Start `python -m emulator` detached on the endpoint's port unless it already answers.
+
+    Returns True when this call started it. The emulator outlives this command (its own
+    session, so Ctrl-C on a later `make` does not reach it); `emulator-stop` ends it.
+    """
+    if emulator_healthy(base):
+        return False
+    if _port_in_use(base):
+        raise CliError(f"something that is not the AEP emulator is listening at {base}: stop it, or point "
+                       "aep:endpoint at another port")
+    port = urllib.parse.urlsplit(base).port or 80
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(EMULATOR_LOG, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(EMULATOR_DATA)],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    EMULATOR_PID.write_text(f"{proc.pid}\n")
+    note(f"starting the AEP emulator at {base} (pid {proc.pid}, data {_rel(EMULATOR_DATA)}, "
+         f"log {_rel(EMULATOR_LOG)})")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            EMULATOR_PID.unlink(missing_ok=True)
+            raise CliError(f"the emulator exited with status {proc.returncode}:\n{_tail(EMULATOR_LOG)}")
+        if emulator_healthy(base, timeout=0.5):
+            return True
+        time.sleep(0.1)
+    raise CliError(f"the emulator did not answer {base}/_emulator/health within {wait:g}s; see {_rel(EMULATOR_LOG)}")
+
+
+def ensure_emulator(stack: str, verbose: bool = False) -> str:
+    """The stack's endpoint, with the emulator started first if the endpoint is a loopback one."""
+    base = endpoint_of(stack)
+    if is_loopback(base) and not start_emulator(base) and verbose:
+        note(f"the AEP emulator is already running at {base}")
+    return base
+
+
+def _emulator_pid() -> int | None:
+    try:
+        pid = int(EMULATOR_PID.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except FileNotFoundError:
+        if not pathlib.Path("/proc").is_dir():
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return None
+            return pid
+        return None
+    # A recycled pid belongs to something else: never signal it.
+    return pid if b"-m emulator" in cmdline else None
+
+
+def stop_emulator() -> bool:
+    pid = _emulator_pid()
+    if pid is None:
+        EMULATOR_PID.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _emulator_pid() is None:
+            break
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        raise CliError(f"the emulator (pid {pid}) did not stop within 15s")
+    EMULATOR_PID.unlink(missing_ok=True)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Pulumi
+# ---------------------------------------------------------------------------------------------
+
+
+def pulumi(stack: str, *args: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the pulumi CLI in the project root; output streams to the terminal unless captured."""
+    env = pulumi_env(stack)
+    if not shutil.which("pulumi", path=env["PATH"]):
+        raise CliError("the Pulumi CLI is not installed: run `make up` (it runs scripts/bootstrap) or "
+                       "scripts/bootstrap")
+    cmd = ["pulumi", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+    if check and proc.returncode != 0:
+        detail = f":\n{proc.stderr.strip()}" if capture and proc.stderr else ""
+        raise CliError(f"`{' '.join(cmd)}` failed with exit status {proc.returncode}{detail}")
+    return proc
+
+
+def select_stack(stack: str, create: bool) -> None:
+    args = ["stack", "select", stack] + (["--create"] if create else [])
+    proc = pulumi(stack, *args, capture=True, check=False)
+    if proc.returncode != 0:
+        if not create and "no stack named" in (proc.stderr or "").lower():
+            raise CliError(f"stack {stack!r} has never been deployed from here: run `make up STACK={stack}` first")
+        raise CliError(f"`pulumi {' '.join(args)}` failed:\n{(proc.stderr or '').strip()}")
+    if create and "Created stack" in (proc.stdout or "") + (proc.stderr or ""):
+        note(f"created stack {stack!r} (config: {_rel(stack_file(stack))})")
+
+
+def stack_outputs(stack: str) -> dict[str, Any]:
+    proc = pulumi(stack, "stack", "output", "--json", "--stack", stack, capture=True)
+    return json.loads(proc.stdout or "{}")
+
+
+def pipeline_outputs(stack: str) -> dict[str, dict[str, Any]]:
+    pipes = stack_outputs(stack).get("pipelines") or {}
+    if not pipes:
+        raise CliError(f"stack {stack!r} has no pipelines deployed: run `make up STACK={stack}`")
+    return pipes
+
+
+def resolved_config(stack: str) -> dict[str, str]:
+    """The stack's config with secrets decrypted (the CLI reads them the way the providers do)."""
+    proc = pulumi(stack, "config", "--json", "--show-secrets", "--stack", stack, capture=True)
+    raw = json.loads(proc.stdout or "{}")
+    return {k: v.get("value") for k, v in raw.items() if isinstance(v, dict) and v.get("value") is not None}
+
+
+def aep_client(stack: str):
+    """The providers' own client, configured as the providers are: environment first, then stack config."""
+    from providers.client import AEPSettings, ConfigurationError, get_client  # noqa: PLC0415 - heavy, lazy
+
+    try:
+        return get_client(AEPSettings.load(resolved_config(stack)))
+    except ConfigurationError as e:
+        raise CliError(str(e)) from None
+
+
+def _aep_get(api, path: str, sandbox: str, params: Any = None) -> Any:
+    # AEPClient has no public GET for runs or the emulator's records reader; its _call gives
+    # us its auth, retries and typed errors rather than a second HTTP stack here.
+    return api._call("GET", path, sandbox=sandbox, params=params, idempotent=True)
+
+
+def list_runs(api, sandbox: str, flow_id: str) -> list[dict]:
+    """The flow's runs, newest first."""
+    lister = getattr(api, "list_runs", None)
+    if lister is not None:
+        runs = lister(sandbox, flow_id)
+    else:
+        runs = api._fs_list("runs", sandbox, [f"flowId=={flow_id}"])
+    return sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    base = ensure_emulator(args.stack, verbose=True)
+    select_stack(args.stack, create=True)
+    before = _previous_pipelines(args.stack)
+    flags = ["up", "--yes", "--stack", args.stack]
+    if not args.no_refresh:
+        # Read AEP first, so the main job also repairs objects changed or deleted outside Pulumi.
+        flags.append("--refresh")
+    proc = pulumi(args.stack, *flags, *args.pulumi_args, check=False)
+    if proc.returncode != 0:
+        note(f"pulumi up failed (exit status {proc.returncode}); see its output above")
+        return proc.returncode
+    pipes = pipeline_outputs(args.stack)
+    banner(args.stack, base, pipes, before)
+    return 0
+
+
+def _previous_pipelines(stack: str) -> dict[str, dict[str, Any]]:
+    proc = pulumi(stack, "stack", "output", "--json", "--stack", stack, capture=True, check=False)
+    try:
+        return json.loads(proc.stdout or "{}").get("pipelines") or {} if proc.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def banner(stack: str, base: str, pipes: dict[str, dict[str, Any]],
+           before: dict[str, dict[str, Any]] | None = None) -> None:
+    rule = "=" * 78
+    where = f"the local AEP emulator at {base}" if is_loopback(base) else base
+    say()
+    say(rule)
+    say(f" Stack {stack!r} is up: {len(pipes)} pipeline(s) on {where}")
+    for name, out in pipes.items():
+        say()
+        say(f" Pipeline {name!r}  (sandbox {out.get('sandbox')}, dataflow {out.get('flowId')}, "
+            f"{out.get('flowState')})")
+        say(f"   Inlet URL:          {out.get('inletUrl')}")
+        say(f"   Pendo webhook URL:  {out.get('webhookUrl')}")
+        old = (before or {}).get(name, {}).get("webhookUrl")
+        if old and old != out.get("webhookUrl"):
+            # A replaced dataflow has a new inlet: the URL pasted into Pendo stops working.
+            say("   ! The webhook URL changed in this update: replace it in Pendo's webhook settings.")
+    say()
+    say(" Paste the webhook URL into Pendo: Settings > Integrations > Webhooks > Add webhook.")
+    say(f" Next: make demo{_stack_arg(stack)}   make status{_stack_arg(stack)}   make drift{_stack_arg(stack)}")
+    say(rule)
+
+
+def _stack_arg(stack: str) -> str:
+    return "" if stack == "dev" else f" STACK={stack}"
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    ensure_emulator(args.stack)
+    select_stack(args.stack, create=True)
+    flags = ["preview", "--stack", args.stack] + (["--refresh"] if args.refresh else [])
+    return pulumi(args.stack, *flags, *args.pulumi_args, check=False).returncode
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    ensure_emulator(args.stack)
+    select_stack(args.stack, create=False)
+    rc = pulumi(args.stack, "destroy", "--yes", "--stack", args.stack, *args.pulumi_args, check=False).returncode
+    if rc == 0 and args.remove:
+        # --preserve-config: stacks/Pulumi.<stack>.yaml is committed and stays.
+        rc = pulumi(args.stack, "stack", "rm", "--yes", "--preserve-config", args.stack, check=False).returncode
+    return rc
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    ensure_emulator(args.stack)
+    select_stack(args.stack, create=False)
+    proc = pulumi(args.stack, "preview", "--refresh", "--expect-no-changes", "--json", "--stack", args.stack,
+                  *args.pulumi_args, capture=True, check=False)
+    try:
+        report = json.loads(proc.stdout)
+    except (json.JSONDecodeError, TypeError):
+        sys.stderr.write(proc.stderr or "")
+        raise CliError(f"the drift check could not run (pulumi exit status {proc.returncode}); see above") from None
+    changes = drift_changes(report)
+    text = drift_summary(args.stack, changes)
+    say(text)
+    if args.markdown:
+        pathlib.Path(args.markdown).write_text(drift_markdown(args.stack, changes))
+    if changes:
+        return EXIT_DRIFT
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr or "")
+        raise CliError(f"pulumi preview failed (exit status {proc.returncode}) although no drift was found")
+    return 0
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for "known after apply"
+_OP_RANK = {"replace": 5, "create-replacement": 4, "delete-replaced": 3, "create": 2, "delete": 2, "update": 1}
+
+
+def drift_changes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per resource the post-refresh plan would change: op, type, name, why."""
+    refreshed_gone = set()
+    for step in report.get("steps") or []:
+        if step.get("op") == "refresh" and step.get("oldState") and not step.get("newState"):
+            refreshed_gone.add(step["urn"])
+    by_urn: dict[str, dict[str, Any]] = {}
+    for step in report.get("steps") or []:
+        op = step.get("op")
+        if op in (None, "same", "refresh", "read"):
+            continue
+        urn = step["urn"]
+        old = (step.get("oldState") or {}).get("inputs") or {}
+        new = (step.get("newState") or {}).get("inputs") or {}
+        fields = sorted(k for k in set(old) | set(new) if not k.startswith("__") and old.get(k) != new.get(k))
+        entry = by_urn.get(urn)
+        if entry is None or _OP_RANK.get(op, 0) > _OP_RANK.get(entry["op"], 0):
+            kind = urn.split("::")[-2].rsplit(":", 1)[-1]
+            by_urn[urn] = entry = {"op": "replace" if op in ("create-replacement", "delete-replaced") else op,
+                                   "type": kind, "name": urn.split("::")[-1], "urn": urn,
+                                   "fields": {}, "gone": False}
+        if op != "delete-replaced":  # its "new" side is empty: it says nothing about what changed
+            for k in fields:
+                entry["fields"].setdefault(k, (old.get(k), new.get(k)))
+        if op == "create" and (urn in refreshed_gone or not step.get("oldState")):
+            entry["gone"] = urn in refreshed_gone or _was_refreshed(report, urn)
+    return [e for e in by_urn.values() if not e["type"].startswith("pulumi:providers")]
+
+
+def _was_refreshed(report: dict[str, Any], urn: str) -> bool:
+    return any(s.get("op") == "refresh" and s.get("urn") == urn for s in report.get("steps") or [])
+
+
+def _show(v: Any) -> str:
+    if v == UNKNOWN:
+        return "(known after apply)"
+    text = json.dumps(v, sort_keys=True) if not isinstance(v, str) else repr(v)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _why(c: dict[str, Any]) -> list[str]:
+    if c["gone"]:
+        return ["missing in AEP (deleted outside Pulumi): it will be created again"]
+    out = []
+    for k, (old, new) in c["fields"].items():
+        if c["op"] == "replace" and new == UNKNOWN:
+            out.append(f"{k}: follows a replaced or recreated dependency")
+        elif c["op"] in ("create", "replace") and old is None:
+            continue
+        else:
+            out.append(f"{k}: AEP has {_show(old)}, the code says {_show(new)}")
+    if not out and c["op"] == "create":
+        out.append("declared in the code but not deployed yet")
+    if not out and c["op"] == "delete":
+        out.append("no longer declared in the code: it will be deleted")
+    return out or ["changed"]
+
+
+_SYMBOL = {"update": "~", "create": "+", "delete": "-", "replace": "+-"}
+
+
+def drift_summary(stack: str, changes: list[dict[str, Any]]) -> str:
+    if not changes:
+        return f"No drift: stack {stack!r} matches AEP and the code (pulumi preview --refresh planned no changes)."
+    lines = [f"DRIFT in stack {stack!r}: {len(changes)} resource(s) differ from the code."]
+    for c in changes:
+        lines.append(f"  {_SYMBOL.get(c['op'], '?'):>2} {c['op']:<8} {c['type']} {c['name']}")
+        lines += [f"       {w}" for w in _why(c)]
+    lines.append(f"Fix: `make up{_stack_arg(stack)}` puts the declared state back; or change the code to keep what "
+                 "AEP has. See docs/drift.md.")
+    return "\n".join(lines)
+
+
+def drift_markdown(stack: str, changes: list[dict[str, Any]]) -> str:
+    if not changes:
+        return f"No drift in stack `{stack}`.\n"
+    rows = "\n".join(f"| {c['op']} | {c['type']} | `{c['name']}` | {'<br>'.join(_why(c))} |" for c in changes)
+    return (f"Stack `{stack}` drifted from the code: {len(changes)} resource(s) differ.\n\n"
+            "| Plan | Type | Resource | Why |\n|---|---|---|---|\n" + rows + "\n\n"
+            f"Run the deploy workflow (or `make up STACK={stack}`) to restore the declared state, or change the "
+            "code to keep what AEP has. See docs/drift.md.\n")
+
+
+def _fmt_time(ms: Any) -> str:
+    if not isinstance(ms, (int, float)) or not ms:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in cells]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def _run_row(run: dict[str, Any]) -> list[Any]:
+    m = run.get("metrics") or {}
+    rs = m.get("recordSummary") or {}
+    errors = (m.get("statusSummary") or {}).get("errors") or []
+    first = f"{errors[0].get('code')}: {errors[0].get('message')}" if errors else ""
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return [run.get("id", "")[:8], _fmt_time((m.get("durationSummary") or {}).get("startedAtUTC") or
+                                             run.get("createdAt")),
+            (m.get("statusSummary") or {}).get("status", "-"), rs.get("inputRecordCount", 0),
+            rs.get("outputRecordCount", 0), rs.get("failedRecordCount", 0), first]
+
+
+RUN_HEADERS = ["Run", "Started (UTC)", "Status", "In", "Ingested", "Failed", "First error"]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ensure_emulator(args.stack)
+    select_stack(args.stack, create=False)
+    pipes = pipeline_outputs(args.stack)
+    api = aep_client(args.stack)
+    rows, runs_by = [], {}
+    for name, out in pipes.items():
+        sandbox, flow_id = out["sandbox"], out["flowId"]
+        try:
+            flow = api.get_flow(sandbox, flow_id)
+        except Exception as e:  # noqa: BLE001 - show the row, not a traceback
+            rows.append([name, sandbox, out.get("flowName"), f"unreadable: {e}"[:60], "-", "-"])
+            continue
+        last = flow.get("lastRunDetails") or {}
+        rows.append([name, sandbox, flow.get("name"), flow.get("state"), last.get("state") or "no runs yet",
+                     _fmt_time(flow.get("updatedAt"))])
+        runs_by[name] = (flow_id, list_runs(api, sandbox, flow_id)[: args.runs])
+    say(table(["Pipeline", "Sandbox", "Dataflow", "State", "Last run", "Updated (UTC)"], rows))
+    for name, (flow_id, runs) in runs_by.items():
+        say()
+        say(f"Recent runs of {name!r} (dataflow {flow_id}):")
+        say(table(RUN_HEADERS, [_run_row(r) for r in runs]) if runs else "  no runs yet: post an event (make demo)")
+    return 0
+
+
+def sample_events() -> list[tuple[str, Any]]:
+    """Pendo webhook events as Pendo posts them: two good ones and one the schema rejects."""
+    now = int(time.time() * 1000)
+    base = {"accountId": "acme-corp", "visitorId": "visitor-42", "remoteIp": "203.0.113.7",
+            "browserTime": now, "subscriptionId": "6591622502678528", "appId": "-323232"}
+    return [
+        ("guideDisplayed", {**base, "type": "guideDisplayed", "uniqueId": str(uuid.uuid4()), "timestamp": now,
+                            "properties": {"guideProperties": {"id": "guide-onboarding", "name": "Welcome tour"},
+                                           "stepProperties": {"id": "step-1", "index": 0}}}),
+        ("pollDisplayed", {**base, "type": "pollDisplayed", "uniqueId": str(uuid.uuid4()), "timestamp": now + 1,
+                           "properties": {"guideProperties": {"id": "guide-nps", "name": "NPS survey"},
+                                          "pollProperties": {"id": "poll-nps", "question": "How likely..."}}}),
+        # Malformed: a timestamp that is no time at all. The inlet accepts it (200), as AEP
+        # does; mapping/validation then fails it, and the run shows it as failed.
+        ("malformed (bad timestamp)", {**base, "type": "guideDisplayed", "uniqueId": str(uuid.uuid4()),
+                                       "timestamp": "yesterday at noon",
+                                       "properties": {"guideProperties": {"name": "Broken guide"}}}),
+    ]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    base = ensure_emulator(args.stack)
+    select_stack(args.stack, create=False)
+    pipes = pipeline_outputs(args.stack)
+    name = args.pipeline or next(iter(pipes))
+    if name not in pipes:
+        raise CliError(f"no pipeline {name!r} in stack {args.stack!r}; it has: {', '.join(pipes)}")
+    out = pipes[name]
+    url, sandbox = out["webhookUrl"], out["sandbox"]
+    say(f"Posting sample Pendo events to pipeline {name!r}:\n  {url}")
+    for label, event in sample_events():
+        r = requests.post(url, json=event, timeout=30)
+        say(f"  {label:<27} -> HTTP {r.status_code} {r.text[:90]}")
+    api = aep_client(args.stack)
+    if is_loopback(base):
+        body = _aep_get(api, f"/data/foundation/export/datasets/{out['datasetId']}/records", sandbox,
+                        params={"limit": 10000}) or {}
+        records = body.get("records") or []
+        say()
+        say(f"Dataset {out['datasetId']} holds {len(records)} record(s); the newest, as mapped:")
+        for rec in records[-2:]:
+            say(json.dumps(rec, indent=2, sort_keys=True))
+    else:
+        say("\n(Real AEP has no record reader: query the dataset with Query Service to see the records.)")
+    runs = list_runs(api, sandbox, out["flowId"])
+    say()
+    say(f"Dataflow {out['flowId']} run status:")
+    say(table(RUN_HEADERS, [_run_row(r) for r in runs[:3]]) if runs else "  no run yet (AEP reports runs with a "
+        "delay of a few minutes)")
+    if runs:
+        for err in ((runs[0].get("metrics") or {}).get("statusSummary") or {}).get("errors") or []:
+            say(f"  error {err.get('code')}: {err.get('message')}")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    select_stack(args.stack, create=False)
+    dot_file = pathlib.Path(args.output).with_suffix(".dot")
+    dot_file.parent.mkdir(parents=True, exist_ok=True)
+    pulumi(args.stack, "stack", "graph", "--stack", args.stack, str(dot_file.resolve()))
+    if not shutil.which("dot"):
+        raise CliError(f"wrote {dot_file}; graphviz is not installed to render it: apt-get install -y graphviz, "
+                       "then run this again")
+    subprocess.run(["dot", "-Tpng", "-Gdpi=110", str(dot_file), "-o", args.output], check=True)
+    say(f"wrote {args.output} and {dot_file}")
+    return 0
+
+
+def cmd_emulator_start(args: argparse.Namespace) -> int:
+    base = endpoint_of(args.stack)
+    if not is_loopback(base):
+        raise CliError(f"stack {args.stack!r} targets {base}, not a local emulator")
+    if not start_emulator(base):
+        note(f"the AEP emulator is already running at {base}")
+    return 0
+
+
+def cmd_emulator_stop(_args: argparse.Namespace) -> int:
+    if stop_emulator():
+        note("stopped the background AEP emulator (its data stays in .state/emulator)")
+    else:
+        note("no background emulator was running (nothing started by `make up`)")
+    return 0
+
+
+def _rel(path: pathlib.Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _tail(path: pathlib.Path, n: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m pipelines.cli", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.add_argument("--stack", default=os.environ.get("STACK") or "dev", help="the stack (default dev)")
+        sp.set_defaults(fn=fn, pulumi_args=[])
+        return sp
+
+    up = add("up", cmd_up, "deploy the stack (starting the emulator if the stack uses it)")
+    up.add_argument("--no-refresh", action="store_true", help="skip reading AEP before planning")
+    pre = add("preview", cmd_preview, "pulumi preview")
+    pre.add_argument("--refresh", action="store_true")
+    dr = add("drift", cmd_drift, "drift check; exit status 2 when AEP differs from the code")
+    dr.add_argument("--markdown", help="also write the summary as Markdown to this file (for CI)")
+    st = add("status", cmd_status, "dataflow state and recent runs")
+    st.add_argument("--runs", type=int, default=5, help="runs to show per pipeline")
+    de = add("demo", cmd_demo, "send sample Pendo events and show the result")
+    de.add_argument("--pipeline", help="which pipeline (default: the first)")
+    ds = add("destroy", cmd_destroy, "pulumi destroy")
+    ds.add_argument("--remove", action="store_true", help="also remove the stack (its config file stays)")
+    gr = add("graph", cmd_graph, "render the stack's resource graph")
+    gr.add_argument("--output", default=str(ROOT / "docs" / "resource-graph.png"))
+    add("emulator-start", cmd_emulator_start, "start the background emulator")
+    add("emulator-stop", cmd_emulator_stop, "stop the background emulator")
+    args, extra = p.parse_known_args(argv)
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    if extra and args.command not in ("up", "preview", "drift", "destroy"):
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pulumi_args = extra
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return args.fn(args)
+    except CliError as e:
+        note(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
