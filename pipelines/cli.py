@@ -24,6 +24,7 @@ import ipaddress
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -588,11 +589,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+GRAPH_STYLE = ('rankdir=LR; nodesep=0.35; ranksep=0.6; '
+               'node [shape=box, style="rounded,filled", fillcolor="#F4F6F8", fontname="Helvetica", fontsize=11]; '
+               'edge [fontname="Helvetica", fontsize=9];')
+
+
+def short_labels(dot: str) -> str:
+    """`Type\nname` instead of whole URNs: the picture stays readable at page width."""
+    def label(m: "re.Match[str]") -> str:
+        urn = m.group(1)
+        typ = urn.split("::")[-2].split("$")[-1]
+        kind = typ.rsplit(":", 1)[-1] if "dynamic/aep:" in typ or "index:" in typ else typ
+        return f'[label="{kind}\\n{urn.split("::")[-1]}"]'
+    return re.sub(r'\[label="(urn:pulumi:[^"]+)"\]', label, dot)
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     select_stack(args.stack, create=False)
     dot_file = pathlib.Path(args.output).with_suffix(".dot")
     dot_file.parent.mkdir(parents=True, exist_ok=True)
-    pulumi(args.stack, "stack", "graph", "--stack", args.stack, str(dot_file.resolve()))
+    pulumi(args.stack, "stack", "graph", "--stack", args.stack, "--dot-fragment", GRAPH_STYLE,
+           str(dot_file.resolve()), capture=True)
+    dot_file.write_text(short_labels(dot_file.read_text()))
     if not shutil.which("dot"):
         raise CliError(f"wrote {dot_file}; graphviz is not installed to render it: apt-get install -y graphviz, "
                        "then run this again")

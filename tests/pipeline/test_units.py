@@ -142,3 +142,23 @@ def test_loopback_detection_and_stack_endpoints():
     assert not cli.is_loopback("https://platform.adobe.io")
     assert cli.stack_config("dev")["aep:endpoint"] == "http://127.0.0.1:8765"
     assert gitops.emulator_stack("dev") and not gitops.emulator_stack("prod")
+
+
+def test_the_spec_example_in_the_docs_is_valid():
+    import re
+
+    import yaml
+
+    from pipelines.spec import load
+
+    text = (ROOT / "docs" / "pipelines.md").read_text()
+    example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    (p,) = load(example["pipelines"], sandbox="dev", tenant_id="extconndev")
+    assert p.sandbox == "prod" and p.tenant_id == "mytenant"
+    assert [m["destination"] for m in p.mappings] == ["_mytenant.accountId", "_mytenant.guide.name", "_mytenant.key"]
+
+
+def test_graph_labels_are_short():
+    dot = 'R0 [label="urn:pulumi:dev::aep-pipelines::aep-pipelines:index:PendoPipeline$pulumi-python:dynamic/aep:' \
+          'Dataflow::pendo-flow"];\nR1 [label="urn:pulumi:dev::aep-pipelines::pulumi:pulumi:Stack::aep-pipelines-dev"];'
+    assert cli.short_labels(dot) == 'R0 [label="Dataflow\\npendo-flow"];\nR1 [label="pulumi:pulumi:Stack\\naep-pipelines-dev"];'
