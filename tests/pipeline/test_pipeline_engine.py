@@ -286,3 +286,24 @@ def test_9_adopting_an_existing_pipeline_by_its_ids(project):
     project.preview(st, refresh=True, expect_no_changes=True)
     st.destroy(on_output=lambda _l: None)
     assert project.managed_objects(sandbox) == {}
+
+
+def test_10_a_generic_http_streaming_source_with_an_account(project):
+    """StreamingPipeline beyond the Pendo preset: an HTTP API source on a base connection."""
+    sandbox = unique_sandbox("pipe-http")
+    spec = {"pipelines": [{"name": "events", "source": {
+        "kind": "http-streaming",
+        "account": {"auth_params": {"sourceId": "my-events", "dataType": "raw", "name": "events"}}}}]}
+    st = project.stack("http", sandbox, spec_file=project.write_spec("http.yaml", spec))
+    try:
+        up, plan = project.up(st)
+        out = outputs(up)
+        assert up.summary.resource_changes == {"create": 9} and plan.ops["events-account"] == {"create"}
+        source = project.get(sandbox, f"{FS}/sourceConnections/{out['sourceConnectionId']}").json()["items"][0]
+        assert source["baseConnectionId"] == out["baseConnectionId"]
+        _post(out["webhookUrl"], pendo_event(guide="Over HTTP"))
+        assert [r[TENANT]["guideName"] for r in project.records(sandbox, out["datasetId"])] == ["Over HTTP"]
+        project.preview(st, refresh=True, expect_no_changes=True)
+    finally:
+        st.destroy(on_output=lambda _l: None)
+    assert project.managed_objects(sandbox) == {}
