@@ -230,7 +230,8 @@ def pulumi(stack: str, *args: str, capture: bool = False, check: bool = True) ->
         raise CliError("the Pulumi CLI is not installed: run `make up` (it runs scripts/bootstrap) or "
                        "scripts/bootstrap")
     cmd = ["pulumi", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True,
+    # A captured command cannot show a prompt, so it gets no stdin: Pulumi then says what to set.
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdin=subprocess.DEVNULL if capture else None,
                           stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
     if check and proc.returncode != 0:
         detail = f":\n{proc.stderr.strip()}" if capture and proc.stderr else ""
@@ -244,7 +245,9 @@ def select_stack(stack: str, create: bool) -> None:
     if proc.returncode != 0:
         if not create and "no stack named" in (proc.stderr or "").lower():
             raise CliError(f"stack {stack!r} has never been deployed from here: run `make up STACK={stack}` first")
-        raise CliError(f"`pulumi {' '.join(args)}` failed:\n{(proc.stderr or '').strip()}")
+        hint = ("\nSet PULUMI_CONFIG_PASSPHRASE for this stack, or give it a secrets provider "
+                "(docs/real-sandbox.md, State and secrets)" if "passphrase must be set" in (proc.stderr or "") else "")
+        raise CliError(f"`pulumi {' '.join(args)}` failed:\n{(proc.stderr or '').strip()}{hint}")
     if create and "Created stack" in (proc.stdout or "") + (proc.stderr or ""):
         note(f"created stack {stack!r} (config: {_rel(stack_file(stack))})")
 
