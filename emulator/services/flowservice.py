@@ -776,10 +776,17 @@ async def patch_flow(request: Request, ctx: Ctx, flow_id: str):
 
 @router.delete("/flows/{flow_id}")
 async def delete_flow(request: Request, ctx: Ctx, flow_id: str):
-    """Delete a flow and unregister its inlet."""
+    """Delete a flow, unregister its inlet and drop its runs.
+
+    The runs go with the flow: AEP documents no way to read the runs of a deleted flow,
+    and a destroyed pipeline should leave nothing behind.
+    """
     store = _store(request)
     with store.tx():
         doc = _get(request, ctx, "flows", flow_id)
+        for run in store.list(kinds.RUN, ctx.org, ctx.sandbox):
+            if run.get("flowId") == flow_id:
+                store.delete(kinds.RUN, ctx.org, ctx.sandbox, run["id"])
         inlet_id = doc.get("_inletId")
         if inlet_id:
             inlet = store.get(kinds.INLET, "", "", inlet_id)

@@ -511,6 +511,16 @@ def test_runs_and_last_run_details(fs):
     assert_flow_error(fs.get("/runs/nope"), 404, 1439)
 
 
+def test_deleting_a_flow_drops_its_runs_only(fs):
+    gone, kept = fs.pendo_flow()["flow"], fs.pendo_flow()["flow"]
+    run = fs.put_run(gone, 1_700_000_000_000)
+    other = fs.put_run(kept, 1_700_000_000_000)
+    assert fs.delete(f"/flows/{gone}").status_code == 204
+    assert_flow_error(fs.get(f"/runs/{run}"), 404, 1439)
+    assert fs.get("/runs", params={"property": f"flowId=={gone}"}).json()["items"] == []
+    assert fs.one(f"/runs/{other}")["flowId"] == kept
+
+
 # -- specs ---------------------------------------------------------------------------------------
 
 def test_connection_specs_seeded_and_filterable(fs):
