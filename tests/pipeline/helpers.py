@@ -9,9 +9,6 @@ a test can say "this resource is updated and nothing else changes".
 from __future__ import annotations
 
 import pathlib
-import shutil
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -62,26 +59,8 @@ class Plan:
 
 
 def copy_real_project(dest: pathlib.Path) -> pathlib.Path:
-    """copy_project() of the repository, limited to the files git knows (tracked or not ignored).
-
-    The working tree is shared: ignored directories such as bench/out/ are written to while
-    tests run, and copying them whole races with their writers.
-    """
-    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             capture_output=True, check=False)
-    if listing.returncode != 0:  # not a git checkout: copy everything
-        return copy_project(ROOT, dest)
-    skip = (".venv", ".state", ".tools", ".git", "tests", "__pycache__", ".pytest_cache")
-    for rel in listing.stdout.decode().split("\0"):
-        if not rel or rel.split("/", 1)[0] in skip:
-            continue
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    venv = ROOT / ".venv"
-    (dest / ".venv").symlink_to(venv if venv.exists() else pathlib.Path(sys.prefix))
-    return dest
+    """A copy of the repository's Pulumi project (see copy_project)."""
+    return copy_project(ROOT, dest)
 
 
 class Project:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 from typing import Any
 
@@ -51,21 +52,33 @@ def engine_env(state_dir: pathlib.Path, extra: dict[str, str] | None = None) -> 
 def copy_project(src: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
     """Copy a Pulumi project (without state) so tests never write stack files into the repo.
 
-    The copy's `.venv` is a link to the project virtualenv, so Pulumi.yaml's relative
+    Only the files git knows are copied (tracked, or untracked and not ignored): ignored
+    folders such as bench/out/ may be written to while tests run, and copying them whole
+    races with their writers. Outside a git checkout everything but state is copied. The
+    copy's `.venv` is a link to the project virtualenv, so Pulumi.yaml's relative
     `virtualenv: .venv` resolves as it does in the real checkout.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    for item in src.iterdir():
-        if item.name in (".venv", ".state", ".tools", ".git", "tests", "__pycache__", ".pytest_cache"):
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "."],
+                             cwd=src, capture_output=True, check=False)
+    if listing.returncode == 0:
+        files = [f for f in listing.stdout.decode().split("\0") if f]
+    else:
+        files = [str(p.relative_to(src)) for p in src.rglob("*") if p.is_file()]
+    for rel in files:
+        if rel.split("/", 1)[0] in _NOT_COPIED or "__pycache__" in rel:
             continue
-        if item.is_dir():
-            shutil.copytree(item, dest / item.name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(item, dest / item.name)
+        path = src / rel
+        if path.is_file():  # a tracked file deleted in the working tree is listed but absent
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest / rel)
     venv = ROOT / ".venv"
     if not (dest / ".venv").exists():
         (dest / ".venv").symlink_to(venv if venv.exists() else pathlib.Path(sys.prefix))
     return dest
+
+
+_NOT_COPIED = {".venv", ".state", ".tools", ".git", "tests", ".pytest_cache", "bench"}
 
 
 def stack(work_dir: pathlib.Path, name: str, state_dir: pathlib.Path, config: dict[str, Any] | None = None,
