@@ -24,10 +24,10 @@ ifeq ($(STACK),dev)
 export PULUMI_CONFIG_PASSPHRASE ?= aep-pipelines-dev-only
 endif
 
-.PHONY: help up test venv toolchain emulator emulator-stop preview drift status demo destroy bench clean
+.PHONY: help up test venv toolchain emulator emulator-stop preview drift status demo destroy graph bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 up: venv toolchain ## the main job: pulumi up of STACK (default dev, on the local emulator); prints the inlet URL
 	@$(PY) -m pipelines.cli up --stack $(STACK)
@@ -68,6 +68,9 @@ demo: venv toolchain ## post sample Pendo events to the inlet and show the mappe
 
 destroy: venv toolchain ## pulumi destroy of STACK
 	@$(PY) -m pipelines.cli destroy --stack $(STACK)
+
+graph: venv toolchain ## render STACK's resource graph into docs/resource-graph.png (needs graphviz)
+	@$(PY) -m pipelines.cli graph --stack $(STACK)
 
 bench: venv toolchain ## benchmarks: writes docs/benchmarks.md
 	@$(PY) -m bench.run

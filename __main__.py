@@ -1,6 +1,6 @@
 """The aep-pipelines Pulumi program: the stack's pipeline spec -> AEP objects, plus their ids as outputs.
 
-Everything lives in the `pipelines` package; see docs/quickstart.md.
+Everything lives in the `pipelines` package; see the README and docs/pipelines.md.
 """
 
 import pulumi
