@@ -1,0 +1,397 @@
+"""Benchmarks: `pulumi up`, no-op `preview`, `preview --refresh` and `destroy` of N pipelines
+against the tutorial run as a sequential script, on the emulator with injected latency.
+
+    python -m bench.run                   # everything; writes docs/benchmarks.md and .png
+    python -m bench.run --quick           # N = 1 and 10 only, no ceiling study (a smoke run)
+
+Each cell is one project copy with its own file backend and one emulator per latency; the
+emulator's /_emulator/metrics counts every AEP call (token requests apart). Wall time is the
+CLI's, measured from outside. Raw results go to bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import yaml
+
+from emulator import config as dev
+from emulator.process import EmulatorProcess
+
+from . import baseline
+from .engine import PULUMI_BIN, ROOT, Workspace
+from .spec import spec
+
+OUT = ROOT / "bench" / "out"
+DOCS = ROOT / "docs"
+IMS = "POST /ims/token/v3"
+RESOURCES_PER_PIPELINE = 6  # schema, dataset, source, target, mapping set, flow
+
+# Which provider resource each emulator route belongs to.
+ROUTE_KINDS = (
+    ("/schemaregistry/", "XdmSchema"), ("/catalog/", "Dataset"), ("/sourceConnections", "SourceConnection"),
+    ("/targetConnections", "TargetConnection"), ("/conversion/", "MappingSet"), ("/flowservice/flows", "Dataflow"),
+    ("/ims/", "token"),
+)
+
+OPS = {
+    "up": ["up", "--yes", "--skip-preview"],
+    "preview": ["preview"],
+    "noop-up": ["up", "--yes", "--skip-preview"],
+    "refresh": ["preview", "--refresh"],
+    "destroy": ["destroy", "--yes", "--skip-preview"],
+}
+
+
+def kind_of(route: str) -> str:
+    return next((k for frag, k in ROUTE_KINDS if frag in route), "other")
+
+
+def calls(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Emulator metrics -> reads, writes (token requests apart), tokens, and calls by resource kind."""
+    reqs = metrics["requests"]
+    ims = reqs.get(IMS, 0)
+    by_kind: dict[str, dict[str, int]] = {}
+    for route, n in reqs.items():
+        method = route.split(" ", 1)[0]
+        k = by_kind.setdefault(kind_of(route), {"reads": 0, "writes": 0})
+        k["reads" if method in ("GET", "HEAD") else "writes"] += n
+    return {"total": metrics["total"], "reads": metrics["reads"], "writes": metrics["writes"] - ims, "ims": ims,
+            "by_kind": by_kind, "routes": reqs}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.results: list[dict[str, Any]] = []
+        OUT.mkdir(parents=True, exist_ok=True)
+
+    # -- one stack --------------------------------------------------------------------------------
+
+    def workspace(self, emu: EmulatorProcess, tag: str, n: int, shards: int = 0,
+                  env: dict[str, str] | None = None) -> Workspace:
+        ws = Workspace(OUT / tag, main=ROOT / "bench" / "sharded_main.py" if shards else None, env=env)
+        (ws.work / "bench-spec.yaml").write_text(yaml.safe_dump(spec(n), sort_keys=False))
+        ws.new_stack("bench", {
+            "aep:endpoint": emu.base_url, "aep:clientId": dev.DEV_CLIENT_ID, "aep:orgId": dev.DEV_ORG_ID,
+            "aep:sandbox": f"b-{tag}", "aep:tenantId": dev.TENANT_ID, "aep-pipelines:specFile": "bench-spec.yaml",
+            "bench:shards": shards}, secrets={"aep:clientSecret": dev.DEV_CLIENT_SECRET})
+        return ws
+
+    def op(self, emu: EmulatorProcess, ws: Workspace, op: str, extra: list[str] | None = None) -> dict[str, Any]:
+        emu.reset_metrics()
+        r = ws.pulumi(*OPS[op], *(extra or []))
+        return {"seconds": round(r.seconds, 3), **calls(emu.metrics())}
+
+    def cycle(self, emu: EmulatorProcess, lat: float, n: int, rep: int) -> None:
+        tag = f"n{n}-l{int(lat)}-r{rep}"
+        ws = self.workspace(emu, tag, n)
+        for op in OPS:
+            res = self.op(emu, ws, op)
+            self.record(kind="pulumi", op=op, n=n, latency=lat, rep=rep, **res)
+        shutil.rmtree(OUT / tag, ignore_errors=True)
+
+    def baseline(self, emu: EmulatorProcess, lat: float, n: int, rep: int) -> None:
+        api = baseline.client(emu.base_url)
+        sandbox = f"baseline-n{n}-l{int(lat)}-r{rep}"
+        pipes = baseline.resolved(n, sandbox)
+        emu.reset_metrics()
+        t0 = time.perf_counter()
+        made = [baseline.tutorial(api, p) for p in pipes]
+        self.record(kind="baseline", op="up", n=n, latency=lat, rep=rep, seconds=round(time.perf_counter() - t0, 3),
+                    **calls(emu.metrics()))
+        emu.reset_metrics()
+        t0 = time.perf_counter()
+        for c in reversed(made):
+            baseline.teardown(api, sandbox, c)
+        self.record(kind="baseline", op="destroy", n=n, latency=lat, rep=rep,
+                    seconds=round(time.perf_counter() - t0, 3), **calls(emu.metrics()))
+
+    def record(self, **row: Any) -> None:
+        self.results.append(row)
+        print(f"  {row['kind']:8} {row['op']:8} N={row['n']:<3} {row['latency']:>5.0f} ms "
+              f"{row.get('variant', ''):24} {row['seconds']:7.2f}s  calls={row['total']:4} "
+              f"writes={row['writes']:4} tokens={row['ims']}", flush=True)
+
+    # -- the matrix -------------------------------------------------------------------------------
+
+    def emulator(self, tag: str, lat: float) -> EmulatorProcess:
+        data = OUT / f"emulator-{tag}"
+        shutil.rmtree(data, ignore_errors=True)
+        emu = EmulatorProcess(data_dir=str(data)).start()
+        emu.set_faults({"latency_ms": lat})
+        return emu
+
+    def matrix(self) -> None:
+        for lat in self.args.latencies:
+            emu = self.emulator(f"l{int(lat)}", lat)
+            try:
+                for n in self.args.sizes:
+                    reps = self.args.repeat if (n, lat) == (max(self.args.sizes), max(self.args.latencies)) else 1
+                    for rep in range(reps):
+                        self.baseline(emu, lat, n, rep)
+                        self.cycle(emu, lat, n, rep)
+            finally:
+                emu.stop()
+
+    def ceiling(self) -> None:
+        """The 4-call ceiling: one provider process vs K explicit ones, with checkpoints on and off."""
+        for n, lat in ((max(self.args.sizes), 100.0), (10, 1000.0)):
+            emu = self.emulator(f"ceiling-l{int(lat)}", lat)
+            try:
+                for shards in (0, self.args.shards):
+                    for skip in (False, True):
+                        if lat >= 1000 and skip:
+                            continue  # at 1 s per call the checkpoint cost is noise
+                        variant = f"shards={shards}" + (" no-checkpoints" if skip else "")
+                        tag = f"ceil-n{n}-l{int(lat)}-s{shards}-{'nc' if skip else 'c'}"
+                        ws = self.workspace(emu, tag, n, shards=shards,
+                                            env={"PULUMI_SKIP_CHECKPOINTS": "true"} if skip else None)
+                        for op in ("up", "refresh", "destroy"):
+                            res = self.op(emu, ws, op)
+                            self.record(kind="ceiling", op=op, n=n, latency=lat, rep=0, variant=variant,
+                                        shards=shards, skip_checkpoints=skip, **res)
+                        shutil.rmtree(OUT / tag, ignore_errors=True)
+            finally:
+                emu.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    mem = next((int(line.split()[1]) // 1024 // 1024 for line in pathlib.Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    cli = subprocess.run([str(PULUMI_BIN / "pulumi"), "version"], capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return {"cpu": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem} GiB", "os": platform.platform(),
+            "python": platform.python_version(), "pulumi CLI": cli,
+            "pulumi SDK": version("pulumi"),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def med(rows: list[dict[str, Any]], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def pick(results, **where) -> list[dict[str, Any]]:
+    return [r for r in results if all(r.get(k) == v for k, v in where.items())]
+
+
+def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: list[float], shards: int,
+                 facts: dict[str, str]) -> None:
+    lines: list[str] = []
+    w = lines.append
+    n_max, l_max = max(sizes), max(latencies)
+
+    def cell(kind, op, n, lat):
+        rows = pick(results, kind=kind, op=op, n=n, latency=lat)
+        return (med(rows), rows[0]) if rows else (None, None)
+
+    w("# Benchmarks")
+    w("")
+    w("Generated by `make bench` (`python -m bench.run`); every figure below comes from that run. "
+      "Raw rows: `bench/out/results.json`.")
+    w("")
+    w("## Wall time and AEP calls")
+    w("")
+    w("Wall time of the Pulumi CLI command in seconds; AEP calls as the emulator counted them: "
+      "reads / writes / IMS token requests, and all calls divided by the number of AEP resources "
+      f"({RESOURCES_PER_PIPELINE} per pipeline). `baseline` is the tutorial as a sequential script "
+      "(`bench/baseline.py`): `up` = create, `destroy` = delete.")
+    w("")
+    w("| latency | N | operation | wall s | reads | writes | tokens | calls / resource |")
+    w("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    labels = {"up": "`pulumi up`", "preview": "no-op `pulumi preview`", "noop-up": "no-op `pulumi up`",
+              "refresh": "`pulumi preview --refresh`", "destroy": "`pulumi destroy`"}
+    for lat in latencies:
+        for n in sizes:
+            for kind, op, label in [("baseline", "up", "baseline create"), *[("pulumi", o, labels[o]) for o in OPS],
+                                    ("baseline", "destroy", "baseline delete")]:
+                secs, row = cell(kind, op, n, lat)
+                if row is None:
+                    continue
+                reps = len(pick(results, kind=kind, op=op, n=n, latency=lat))
+                shown = f"{secs:.2f}" + (f" (median of {reps})" if reps > 1 else "")
+                per = row["total"] / (RESOURCES_PER_PIPELINE * n)
+                w(f"| {lat:.0f} ms | {n} | {label} | {shown} | {row['reads']} | {row['writes']} | {row['ims']} | "
+                  f"{per:.2f} |")
+    w("")
+    # Per-kind calls at one size, so "per resource" can be read per resource type.
+    n_k = 10 if 10 in sizes else n_max
+    w(f"### AEP calls by resource type (N = {n_k}, 0 ms; reads/writes per resource of that type)")
+    w("")
+    kinds = ["XdmSchema", "Dataset", "SourceConnection", "TargetConnection", "MappingSet", "Dataflow"]
+    w("| operation | " + " | ".join(kinds) + " | token requests |")
+    w("| --- | " + " | ".join("---:" for _ in kinds) + " | ---: |")
+    for kind, op, label in [("pulumi", o, labels[o]) for o in OPS] + [("baseline", "up", "baseline create")]:
+        _, row = cell(kind, op, n_k, min(latencies))
+        if row is None:
+            continue
+        bk = row["by_kind"]
+        vals = [f"{bk.get(k, {}).get('reads', 0) / n_k:g} / {bk.get(k, {}).get('writes', 0) / n_k:g}" for k in kinds]
+        w(f"| {label} | " + " | ".join(vals) + f" | {row['ims']} |")
+    w("")
+
+    # -- goals --------------------------------------------------------------------------------------
+    w("## Goals")
+    w("")
+    checks = []
+    prev = pick(results, kind="pulumi", op="preview")
+    checks.append(("A no-op `preview` makes 0 AEP calls",
+                   all(r["total"] == 0 for r in prev),
+                   f"max {max((r['total'] for r in prev), default=0)} calls over {len(prev)} runs"))
+    refr = pick(results, kind="pulumi", op="refresh")
+    worst = max(refr, key=lambda r: r["reads"] / (RESOURCES_PER_PIPELINE * r["n"])) if refr else None
+    ok_refresh = all(r["reads"] <= RESOURCES_PER_PIPELINE * r["n"] and r["ims"] <= 1 and r["writes"] == 0
+                     for r in refr)
+    if worst:
+        schema = worst["by_kind"].get("XdmSchema", {}).get("reads", 0) / worst["n"]
+        detail = (f"{worst['reads']} GETs for {RESOURCES_PER_PIPELINE * worst['n']} resources at N={worst['n']} "
+                  f"({worst['reads'] / (RESOURCES_PER_PIPELINE * worst['n']):.2f} per resource), "
+                  f"{max(r['ims'] for r in refr)} token request(s), {max(r['writes'] for r in refr)} writes; "
+                  f"XdmSchema reads {schema:g} GETs each (the schema and its field group)")
+        checks.append(("`preview --refresh` makes at most one GET per resource, plus one token request",
+                       ok_refresh, detail))
+    noop = pick(results, kind="pulumi", op="noop-up")
+    checks.append(("A no-op `up` makes 0 writes", all(r["writes"] == 0 for r in noop),
+                   f"max {max((r['writes'] for r in noop), default=0)} writes, "
+                   f"max {max((r['total'] for r in noop), default=0)} calls over {len(noop)} runs"))
+    up_s, _ = cell("pulumi", "up", n_max, l_max)
+    base_s, _ = cell("baseline", "up", n_max, l_max)
+    if up_s and base_s:
+        checks.append((f"At N = {n_max} with {l_max:.0f} ms latency, `pulumi up` is at least 3x faster than the "
+                       "baseline", base_s / up_s >= 3,
+                       f"baseline {base_s:.1f} s, `pulumi up` {up_s:.1f} s: {base_s / up_s:.2f}x"))
+    w("| goal | met | measured |")
+    w("| --- | --- | --- |")
+    for goal, ok, detail in checks:
+        w(f"| {goal} | {'yes' if ok else '**no**'} | {detail} |")
+    w("")
+
+    # -- ceiling --------------------------------------------------------------------------------------
+    ceil = pick(results, kind="ceiling")
+    if ceil:
+        w("## The 4-call ceiling, and the file backend's checkpoints")
+        w("")
+        w("Pulumi's Python dynamic-provider process serves at most 4 RPCs at once "
+          "(`ThreadPoolExecutor(max_workers=4)` in `pulumi/dynamic/__main__.py`). `shards=K` runs "
+          "`bench/sharded_main.py`: the root program plus K explicit `pulumi-python` providers, each its "
+          "own process with its own 4 workers; each pipeline component gets "
+          "`provider=shards[crc32(name) % K]`, which all its resources inherit. `no-checkpoints` sets "
+          "`PULUMI_SKIP_CHECKPOINTS=true` (diagnostic only, see below).")
+        w("")
+        w("| N | latency | variant | `up` s | `preview --refresh` s | `destroy` s | token requests (up) |")
+        w("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+        seen = []
+        for r in ceil:
+            key = (r["n"], r["latency"], r["variant"])
+            if key in seen:
+                continue
+            seen.append(key)
+            rows = {o: pick(ceil, n=r["n"], latency=r["latency"], variant=r["variant"], op=o) for o in
+                    ("up", "refresh", "destroy")}
+            vals = [f"{rows[o][0]['seconds']:.2f}" if rows[o] else "-" for o in ("up", "refresh", "destroy")]
+            w(f"| {r['n']} | {r['latency']:.0f} ms | {r['variant']} | " + " | ".join(vals)
+              + f" | {rows['up'][0]['ims'] if rows['up'] else '-'} |")
+        w("")
+
+    w("## Machine")
+    w("")
+    for k, v in facts.items():
+        w(f"- {k}: {v}")
+    w("")
+    (DOCS / "benchmarks.md").write_text(_merge_notes("\n".join(lines)))
+
+
+def _merge_notes(generated: str) -> str:
+    """Keep the hand-written analysis (method, what fell short) below the generated figures."""
+    path = DOCS / "benchmarks.md"
+    marker = "<!-- analysis: hand-written, kept across runs -->"
+    notes = ""
+    if path.exists() and marker in path.read_text():
+        notes = path.read_text().split(marker, 1)[1]
+    return f"{generated}\n{marker}{notes}" if notes else f"{generated}\n{marker}\n"
+
+
+def plot(results: list[dict[str, Any]], sizes: list[int], latencies: list[float]) -> None:
+    try:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        print("matplotlib is not installed (`pip install -e '.[bench]'`): no plot written", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, len(latencies), figsize=(6 * len(latencies), 4.5), squeeze=False)
+    series = [("baseline", "up", "baseline (sequential script) create", "k", "--"),
+              ("pulumi", "up", "pulumi up", "tab:blue", "-"),
+              ("pulumi", "refresh", "pulumi preview --refresh", "tab:orange", "-"),
+              ("pulumi", "preview", "no-op pulumi preview", "tab:green", "-"),
+              ("pulumi", "destroy", "pulumi destroy", "tab:red", "-"),
+              ("baseline", "destroy", "baseline delete", "tab:gray", ":")]
+    for ax, lat in zip(axes[0], latencies):
+        for kind, op, label, color, style in series:
+            xs = [n for n in sizes if pick(results, kind=kind, op=op, n=n, latency=lat)]
+            ys = [med(pick(results, kind=kind, op=op, n=n, latency=lat)) for n in xs]
+            if xs:
+                ax.plot(xs, ys, style, marker="o", color=color, label=label)
+        ax.set_title(f"{lat:.0f} ms injected latency per AEP call")
+        ax.set_xlabel("pipelines (N), 6 AEP resources each")
+        ax.set_ylabel("wall time, s")
+        ax.set_xticks(sizes)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(DOCS / "benchmarks.png", dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1,10,50", help="pipeline counts (default 1,10,50)")
+    ap.add_argument("--latencies", default="0,100", help="injected latency per call in ms (default 0,100)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the largest cell, whose median is reported")
+    ap.add_argument("--shards", type=int, default=4, help="provider processes in the ceiling study")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling study")
+    ap.add_argument("--quick", action="store_true", help="N = 1 and 10, one run, no ceiling study")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the docs from bench/out/results.json")
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.repeat, args.no_ceiling = "1,10", 1, True
+    args.sizes = [int(x) for x in args.sizes.split(",")]
+    args.latencies = [float(x) for x in args.latencies.split(",")]
+    raw = OUT / "results.json"
+    if args.report_only:
+        data = json.loads(raw.read_text())
+    else:
+        bench = Bench(args)
+        bench.matrix()
+        if not args.no_ceiling:
+            bench.ceiling()
+        data = {"results": bench.results, "machine": machine(), "sizes": args.sizes, "latencies": args.latencies,
+                "shards": args.shards}
+        raw.write_text(json.dumps(data, indent=1))
+    DOCS.mkdir(exist_ok=True)
+    write_report(data["results"], data["sizes"], data["latencies"], data["shards"], data["machine"])
+    plot(data["results"], data["sizes"], data["latencies"])
+    print(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
+
+
+if __name__ == "__main__":
+    main()
