@@ -72,8 +72,9 @@ destroy: venv toolchain ## pulumi destroy of STACK
 graph: venv toolchain ## render STACK's resource graph into docs/resource-graph.png (needs graphviz)
 	@$(PY) -m pipelines.cli graph --stack $(STACK)
 
-bench: venv toolchain ## benchmarks: writes docs/benchmarks.md
-	@$(PY) -m bench.run
+bench: venv toolchain ## benchmarks (about 15 min): writes docs/benchmarks.md and docs/benchmarks.png
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	@$(PY) -m bench.run $(BENCH_ARGS)
 
 clean: ## remove local state, the emulator data and the virtualenv (not the cached CLI)
 	rm -rf .state .tools $(VENV)
