@@ -260,19 +260,30 @@ class AEPProvider(ResourceProvider):
             raise self.fail(e, "read", props, id_) from None
         if live is None:
             return ReadResult(None, {})
+        inputs = self.live_inputs(live, props)
+        outs = {**{k: v for k, v in props.items() if not k.startswith("__")}, **inputs,
+                **{k: v for k, v in live.items() if k in self.computed}}
+        return ReadResult(id_, outs, inputs)
+
+    def live_inputs(self, live: dict, props: dict) -> dict:
+        """What `read_object` found, as inputs normalised exactly as check() would.
+
+        What AEP cannot show us (masked secrets, validation aids, the sandbox) comes from `props`.
+        """
         state = dict(live)
-        # Keep what AEP cannot show us (masked secrets, validation aids) from the stored state.
         for f in self.fields:
             if not f.observable and f.name in props:
                 state[f.name] = props[f.name]
+            elif f.observable and state.get(f.name) is None and f.default is not None:
+                # What AEP does not hold is the field's empty value, not the model's default for
+                # an undeclared input: else an object without a description would read as having
+                # ours, and neither a refresh nor an adoption would ever set it.
+                state[f.name] = f.default
         for k in self.passive:
             if k in props:
                 state.setdefault(k, props[k])
         state.setdefault("sandbox", props.get("sandbox"))
-        inputs = self.normalized_inputs(state)
-        outs = {**{k: v for k, v in props.items() if not k.startswith("__")}, **inputs,
-                **{k: v for k, v in live.items() if k in self.computed}}
-        return ReadResult(id_, outs, inputs)
+        return self.normalized_inputs(state)
 
     def normalized_inputs(self, state: dict) -> dict:
         """Managed and passive inputs out of a state dict, normalised exactly as check() would."""

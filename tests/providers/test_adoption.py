@@ -43,6 +43,22 @@ def test_adopt_an_object_that_already_matches_makes_no_write(h):
     assert h.calls() == {route("GET", FS, "/sourceConnections/{conn_id}"): 1}
 
 
+def test_an_object_without_a_description_does_not_read_as_carrying_ours(h):
+    """AEP holding no description is the empty one, not the default we would declare."""
+    existing = raw_source(h, name="pendo")
+    p = h.provider(SourceConnectionProvider)
+    news = h.check(p, {"connection_spec_id": PENDO_SPEC, "name": "pendo"})
+    read = p.read(existing, {**news, "adopt_id": existing})
+    assert read.inputs["description"] == ""
+    assert p.diff(existing, read.outs, news).changes is True
+
+    h.reset()
+    c = p.create({**news, "adopt_id": existing})  # adoption sets it, as declared
+    assert h.calls() == {route("GET", FS, "/sourceConnections/{conn_id}"): 1,
+                         route("PATCH", FS, "/sourceConnections/{conn_id}"): 1}
+    assert p.read(c.id, c.outs).inputs["description"] == news["description"] != ""
+
+
 def test_adopt_refuses_a_different_definition(h):
     existing = raw_source(h, spec=HTTP_STREAMING_SPEC)
     p = h.provider(SourceConnectionProvider)
