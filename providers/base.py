@@ -340,17 +340,20 @@ class AEPProvider(ResourceProvider):
             raise ProviderError(f"{self.kind}: adopt_id {adopt_id!r} does not exist in sandbox {args.sandbox!r}: "
                                 "check the id, or remove adopt_id to create a new object")
         declared = self.inputs_from(args)
+        # Compare what AEP has in the form read() gives it, never raw: AEP answers in its own
+        # dialect (a mapping's sourceType "text/x.schema-path" for ATTRIBUTE, spaced media
+        # types, reordered lists), and a raw comparison would write an identical object back.
+        observed = self.live_inputs(live, declared)
         mismatched = [f for f in self.fields if f.replaces and f.observable and not f.server_default
-                      and f.norm(live.get(f.name, args.sandbox if f.name == "sandbox" else None))
-                      != f.norm(declared.get(f.name))]
+                      and f.norm(observed.get(f.name)) != f.norm(declared.get(f.name))]
         if mismatched:
-            detail = "; ".join(f"{f.name}: declared {declared.get(f.name)!r}, AEP has {live.get(f.name)!r}"
+            detail = "; ".join(f"{f.name}: declared {declared.get(f.name)!r}, AEP has {observed.get(f.name)!r}"
                                for f in mismatched)
             raise ProviderError(f"{self.label(declared, adopt_id)} cannot be adopted: fields that cannot change "
                                 f"in place differ ({detail}). Declare them as AEP has them, or remove adopt_id "
                                 "to create a new object")
         id_ = live.get("id") or adopt_id
-        state = {**declared, **live}
+        state = dict(observed)
         for f in self.fields:
             if not f.observable:
                 state[f.name] = None  # unknown: always patch declared secrets onto an adopted object

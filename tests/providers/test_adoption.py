@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers import (DataflowProvider, DatasetProvider, MappingSetProvider, SourceConnectionProvider,
-                       XdmSchemaProvider)
+from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
+                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
 from providers.base import ProviderError
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
 
@@ -127,3 +127,79 @@ def test_catalog_lookup_ignores_a_same_named_dataset_of_another_schema(h):
         h.emu.clear_faults()
     assert created.adopted
     assert api.get_dataset(h.sandbox, created.id)["schemaRef"]["id"] == h.schema()[0]
+
+
+# -- adopting what already matches the declaration: reads only -------------------------------------
+
+
+def _writes(h) -> dict[str, int]:
+    """Requests since the last reset that are not reads (the IMS token is left out)."""
+    return {k: v for k, v in h.calls().items() if not k.startswith("GET ")}
+
+
+def test_adopting_a_matching_mapping_set_makes_no_write(h):
+    """AEP answers sourceType "text/x.schema-path" for ATTRIBUTE: that is no difference."""
+    mid, mouts = h.mapping()
+    m = h.provider(MappingSetProvider)
+    news = h.check(m, {"name": mouts["name"], "schema_id": h.schema()[0], "mappings": MAPPINGS, "adopt_id": mid})
+    h.reset()
+    c = m.create(news)
+    assert _writes(h) == {}, h.calls()
+    assert h.calls() == {route("GET", DP, "/mappingSets/{set_id}"): 1}
+    assert c.id == mid and c.outs["version"] == mouts["version"] == 0
+    assert m.diff(c.id, m.read(c.id, c.outs).outs, news).changes is False
+
+
+def test_adopting_a_mapping_set_made_in_the_tutorial_dialect_makes_no_write(h):
+    """A set made by hand the Pendo tutorial's way (sourceAttribute/destinationXdmPath, a spaced
+    content type, another order) declares the same mappings as our dialect."""
+    schema_id = h.schema()[0]
+    r = h.raw.post(h.url(f"{DP}/mappingSets"), json={
+        "name": "pendo tutorial",
+        "outputSchema": {"schemaRef": {"id": schema_id,
+                                       "contentType": "application/vnd.adobe.xed-full+json; version=1"}},
+        "mappings": [{"sourceAttribute": m["source"], "destinationXdmPath": m["destination"], "identity": False,
+                      "version": 0} for m in reversed(MAPPINGS)]})
+    assert r.status_code == 200, r.text
+    mid = r.json()["id"]
+    m = h.provider(MappingSetProvider)
+    news = h.check(m, {"name": "pendo tutorial", "schema_id": schema_id, "mappings": MAPPINGS, "adopt_id": mid})
+    h.reset()
+    c = m.create(news)
+    assert _writes(h) == {}, h.calls()
+    assert c.id == mid and c.outs["version"] == 0
+
+
+def _adoptable(h):
+    """(provider, inputs) for every resource, each created through its provider first."""
+    return {
+        "XdmSchema": (XdmSchemaProvider, {"tenant_id": TENANT, "fields": FIELDS, "description": "events"}),
+        "Dataset": (DatasetProvider, {"schema_id": h.schema()[0], "tags": {"team": ["web", "data"]}}),
+        "SourceConnection": (SourceConnectionProvider, {"connection_spec_id": PENDO_SPEC}),
+        "TargetConnection": (TargetConnectionProvider, {"dataset_id": h.dataset()[0], "schema_id": h.schema()[0]}),
+        "MappingSet": (MappingSetProvider, {"schema_id": h.schema()[0], "mappings": MAPPINGS}),
+        "Dataflow": (DataflowProvider, {"source_connection_id": h.source()[0], "target_connection_id": h.target()[0],
+                                        "mapping_id": h.mapping()[0], "mapping_version": 0.0}),
+        "BaseConnection": (BaseConnectionProvider, {"connection_spec_id": HTTP_STREAMING_SPEC,
+                                                    "auth_spec_name": "Streaming Connection",
+                                                    "auth_params": {"sourceId": "pendo", "dataType": "raw"}}),
+    }
+
+
+# AEP masks auth params on read, so adoption cannot know they match: it always patches them in.
+_UNSEEABLE_WRITES = {"BaseConnection": {route("PATCH", FS, "/connections/{conn_id}"): 1}}
+
+
+@pytest.mark.parametrize("kind", ["XdmSchema", "Dataset", "SourceConnection", "TargetConnection", "MappingSet",
+                                  "Dataflow", "BaseConnection"])
+def test_adopting_an_object_that_matches_its_declaration_only_reads(h, kind):
+    cls, inputs = _adoptable(h)[kind]
+    p = h.provider(cls)
+    news = h.check(p, inputs)
+    made = p.create(news)
+    adopt_id = made.outs.get("alt_id") or made.id
+    h.reset()
+    adopted = p.create(h.check(p, {**news, "adopt_id": adopt_id}))
+    assert adopted.id == made.id
+    assert _writes(h) == _UNSEEABLE_WRITES.get(kind, {}), h.calls()
+    assert all(adopted.outs.get(k) == made.outs.get(k) for k in ("version", "dataset_id", "schema_id", "inlet_url"))
