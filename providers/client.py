@@ -61,6 +61,8 @@ FLOW_SERVICE = "/data/foundation/flowservice"
 DATA_PREP = "/data/foundation/conversion"
 SCHEMA_REGISTRY = "/data/foundation/schemaregistry"
 CATALOG = "/data/foundation/catalog"
+# Not an AEP service: the local emulator's reader of what its inlet stored (docs/emulator.md).
+EMULATOR_EXPORT = "/data/foundation/export"
 
 XED_LOOKUP = "application/vnd.adobe.xed+json; version=1"
 XED_LISTING = "application/vnd.adobe.xed-id+json"
@@ -752,6 +754,16 @@ class AEPClient:
         """DELETE /flows/{id}."""
         self._fs_delete("flows", sandbox, id_)
 
+    # -- Flow Service: runs ------------------------------------------------------------------
+
+    def list_runs(self, sandbox: str, flow_id: str, limit: int | None = 100) -> list[dict]:
+        """GET /runs?property=flowId==<id> -> every run of the flow, in AEP's order.
+
+        `limit` is the page size AEP is asked for, not a cap: every `_links.next` page is
+        followed. AEP documents no order for runs; sort by `createdAt` for the newest.
+        """
+        return self._fs_list("runs", sandbox, [f"flowId=={flow_id}"], limit=limit)
+
     # -- Data Prep ------------------------------------------------------------------------
 
     def create_mapping_set(self, sandbox: str, body: dict) -> Created:
@@ -924,6 +936,20 @@ class AEPClient:
         """DELETE /dataSets/{id}. False when Catalog says it had nothing to delete (200 [])."""
         body = self._call("DELETE", f"{CATALOG}/dataSets/{_q(id_)}", sandbox=sandbox, idempotent=True)
         return not (isinstance(body, list) and not body)
+
+    # -- Emulator only ------------------------------------------------------------------------
+
+    def emulator_dataset_records(self, sandbox: str, dataset_id: str, limit: int = 100, start: int = 0
+                                 ) -> list[dict]:
+        """EMULATOR ONLY: GET /data/foundation/export/datasets/{id}/records?limit=&start=.
+
+        One page of the XDM records the local emulator's inlet stored in a dataset, oldest
+        first (`limit` at most 10,000, `start` an offset). Real AEP has no such endpoint (the
+        call fails with an AEPError there): query a real dataset with Query Service instead.
+        """
+        body = self._call("GET", f"{EMULATOR_EXPORT}/datasets/{_q(dataset_id)}/records", sandbox=sandbox,
+                          params={"limit": limit, "start": start}, idempotent=True) or {}
+        return list(body.get("records") or [])
 
 
 # ---------------------------------------------------------------------------------------------
