@@ -281,20 +281,9 @@ def aep_client(stack: str):
         raise CliError(str(e)) from None
 
 
-def _aep_get(api, path: str, sandbox: str, params: Any = None) -> Any:
-    # AEPClient has no public GET for runs or the emulator's records reader; its _call gives
-    # us its auth, retries and typed errors rather than a second HTTP stack here.
-    return api._call("GET", path, sandbox=sandbox, params=params, idempotent=True)
-
-
-def list_runs(api, sandbox: str, flow_id: str) -> list[dict]:
-    """The flow's runs, newest first."""
-    lister = getattr(api, "list_runs", None)
-    if lister is not None:
-        runs = lister(sandbox, flow_id)
-    else:
-        runs = api._fs_list("runs", sandbox, [f"flowId=={flow_id}"])
-    return sorted(runs, key=lambda r: r.get("createdAt") or 0, reverse=True)
+def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
+    """The flow's runs, newest first (AEP lists them in no documented order)."""
+    return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,7 +517,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         last = flow.get("lastRunDetails") or {}
         rows.append([name, sandbox, flow.get("name"), flow.get("state"), last.get("state") or "no runs yet",
                      _fmt_time(flow.get("updatedAt"))])
-        runs_by[name] = (flow_id, list_runs(api, sandbox, flow_id)[: args.runs])
+        runs_by[name] = (flow_id, newest_runs(api, sandbox, flow_id)[: args.runs])
     say(table(["Pipeline", "Sandbox", "Dataflow", "State", "Last run", "Updated (UTC)"], rows))
     for name, (flow_id, runs) in runs_by.items():
         say()
@@ -572,16 +561,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"  {label:<27} -> HTTP {r.status_code} {r.text[:90]}")
     api = aep_client(args.stack)
     if is_loopback(base):
-        body = _aep_get(api, f"/data/foundation/export/datasets/{out['datasetId']}/records", sandbox,
-                        params={"limit": 10000}) or {}
-        records = body.get("records") or []
+        records = api.emulator_dataset_records(sandbox, out["datasetId"], limit=10000)
         say()
         say(f"Dataset {out['datasetId']} holds {len(records)} record(s); the newest, as mapped:")
         for rec in records[-2:]:
             say(json.dumps(rec, indent=2, sort_keys=True))
     else:
         say("\n(Real AEP has no record reader: query the dataset with Query Service to see the records.)")
-    runs = list_runs(api, sandbox, out["flowId"])
+    runs = newest_runs(api, sandbox, out["flowId"])
     say()
     say(f"Dataflow {out['flowId']} run status:")
     say(table(RUN_HEADERS, [_run_row(r) for r in runs[:3]]) if runs else "  no run yet (AEP reports runs with a "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import textwrap
 
 from pipelines import cli, gitops
 from pipelines.streaming import webhook_url
+from providers.client import AEPClient
 from tests.support.engine import ROOT
 
 U = cli.UNKNOWN
@@ -162,3 +164,14 @@ def test_graph_labels_are_short():
     dot = 'R0 [label="urn:pulumi:dev::aep-pipelines::aep-pipelines:index:PendoPipeline$pulumi-python:dynamic/aep:' \
           'Dataflow::pendo-flow"];\nR1 [label="urn:pulumi:dev::aep-pipelines::pulumi:pulumi:Stack::aep-pipelines-dev"];'
     assert cli.short_labels(dot) == 'R0 [label="Dataflow\\npendo-flow"];\nR1 [label="pulumi:pulumi:Stack\\naep-pipelines-dev"];'
+
+
+def test_the_cli_uses_only_the_clients_public_methods():
+    """status/demo go through AEPClient's public API (list_runs, emulator_dataset_records)."""
+    tree = ast.parse((ROOT / "pipelines" / "cli.py").read_text())
+    private = sorted({n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                      and isinstance(n.value, ast.Name) and n.value.id == "api" and n.attr.startswith("_")})
+    assert private == []
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id == "api"}
+    assert {"list_runs", "emulator_dataset_records"} <= used and all(hasattr(AEPClient, m) for m in used)
