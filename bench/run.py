@@ -119,6 +119,8 @@ class Bench:
                     seconds=round(time.perf_counter() - t0, 3), **calls(emu.metrics()))
 
     def record(self, **row: Any) -> None:
+        # The machine may be shared: the 1-minute load average says how quiet it was.
+        row["load1"] = round(os.getloadavg()[0], 2)
         self.results.append(row)
         print(f"  {row['kind']:8} {row['op']:8} N={row['n']:<3} {row['latency']:>5.0f} ms "
               f"{row.get('variant', ''):24} {row['seconds']:7.2f}s  calls={row['total']:4} "
@@ -146,23 +148,28 @@ class Bench:
                 emu.stop()
 
     def ceiling(self) -> None:
-        """The 4-call ceiling: one provider process vs K explicit ones, with checkpoints on and off."""
-        for n, lat in ((max(self.args.sizes), 100.0), (10, 1000.0)):
+        """The 4-call ceiling: one provider process vs K explicit ones, with the engine's default
+        parallelism or a raised one, and (diagnostic) with checkpoints off."""
+        k, par = self.args.shards, str(self.args.parallel)
+        plans = (
+            (max(self.args.sizes), 100.0, [(0, None, False), (0, None, True), (k, par, False), (k, par, True)]),
+            (10, 1000.0, [(0, None, False), (0, par, False), (k, None, False), (k, par, False)]),
+        )
+        for n, lat, variants in plans:
             emu = self.emulator(f"ceiling-l{int(lat)}", lat)
             try:
-                for shards in (0, self.args.shards):
-                    for skip in (False, True):
-                        if lat >= 1000 and skip:
-                            continue  # at 1 s per call the checkpoint cost is noise
-                        variant = f"shards={shards}" + (" no-checkpoints" if skip else "")
-                        tag = f"ceil-n{n}-l{int(lat)}-s{shards}-{'nc' if skip else 'c'}"
-                        ws = self.workspace(emu, tag, n, shards=shards,
-                                            env={"PULUMI_SKIP_CHECKPOINTS": "true"} if skip else None)
-                        for op in ("up", "refresh", "destroy"):
-                            res = self.op(emu, ws, op)
-                            self.record(kind="ceiling", op=op, n=n, latency=lat, rep=0, variant=variant,
-                                        shards=shards, skip_checkpoints=skip, **res)
-                        shutil.rmtree(OUT / tag, ignore_errors=True)
+                for shards, parallel, skip in variants:
+                    variant = (f"shards={shards}" + (f" --parallel {parallel}" if parallel else "")
+                               + (" no-checkpoints" if skip else ""))
+                    tag = f"ceil-n{n}-l{int(lat)}-s{shards}-p{parallel or 0}-{'nc' if skip else 'c'}"
+                    ws = self.workspace(emu, tag, n, shards=shards,
+                                        env={"PULUMI_SKIP_CHECKPOINTS": "true"} if skip else None)
+                    extra = ["--parallel", parallel] if parallel else []
+                    for op in ("up", "refresh", "destroy"):
+                        res = self.op(emu, ws, op, extra)
+                        self.record(kind="ceiling", op=op, n=n, latency=lat, rep=0, variant=variant,
+                                    shards=shards, parallel=parallel, skip_checkpoints=skip, **res)
+                    shutil.rmtree(OUT / tag, ignore_errors=True)
             finally:
                 emu.stop()
 
@@ -183,6 +190,7 @@ def machine() -> dict[str, str]:
     return {"cpu": f"{cpu}, {os.cpu_count()} cores", "memory": f"{mem} GiB", "os": platform.platform(),
             "python": platform.python_version(), "pulumi CLI": cli,
             "pulumi SDK": version("pulumi"),
+            "load average at the end of the run (1, 5, 15 min)": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -368,7 +376,10 @@ def main() -> None:
     ap.add_argument("--latencies", default="0,100", help="injected latency per call in ms (default 0,100)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of the largest cell, whose median is reported")
     ap.add_argument("--shards", type=int, default=4, help="provider processes in the ceiling study")
+    ap.add_argument("--parallel", type=int, default=32, help="engine --parallel in the ceiling study")
     ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling study")
+    ap.add_argument("--only-ceiling", action="store_true",
+                    help="rerun the ceiling study alone, keeping the other rows of bench/out/results.json")
     ap.add_argument("--quick", action="store_true", help="N = 1 and 10, one run, no ceiling study")
     ap.add_argument("--report-only", action="store_true", help="rewrite the docs from bench/out/results.json")
     args = ap.parse_args()
@@ -379,6 +390,14 @@ def main() -> None:
     raw = OUT / "results.json"
     if args.report_only:
         data = json.loads(raw.read_text())
+    elif args.only_ceiling:
+        data = json.loads(raw.read_text())
+        args.sizes, args.latencies = data["sizes"], data["latencies"]
+        bench = Bench(args)
+        bench.ceiling()
+        data["results"] = [r for r in data["results"] if r["kind"] != "ceiling"] + bench.results
+        data["shards"], data["machine"] = args.shards, machine()
+        raw.write_text(json.dumps(data, indent=1))
     else:
         bench = Bench(args)
         bench.matrix()
