@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 def test_two_ups_of_one_stack_at_once_the_lock_turns_one_away(tmp_path, make_emulator, figures):
     emu = make_emulator()
     d = Deployment(tmp_path, emu, "lock", pipelines=3)
-    emu.set_faults({"latency_ms": 100})  # long enough that the two runs overlap
+    emu.set_faults({"latency_ms": 200})  # long enough that the two runs overlap
     first = d.start("up", "--yes", "--skip-preview", stderr_path=tmp_path / "first.err")
     # The first run holds the lock once it has begun creating.
     wait_for(lambda: emu.metrics()["writes"] > 0, 60, "the first up to start writing")
