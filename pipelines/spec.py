@@ -22,6 +22,7 @@ import difflib
 import os
 import pathlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -70,6 +71,9 @@ class SpecError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
 def _name(v: str | None) -> str | None:
     if v is None:
         return v
@@ -80,8 +84,13 @@ def _name(v: str | None) -> str | None:
         raise ValueError(f"{v!r} has leading or trailing spaces: remove them")
     if len(v) > _MAX_NAME:
         raise ValueError(f"is {len(v)} characters long: keep it to {_MAX_NAME}")
-    if any(ord(c) < 32 for c in v):
-        raise ValueError("contains control characters (a newline or tab?): remove them")
+    bad = next((c for c in v if unicodedata.category(c) in _INVISIBLE_CATEGORIES), None)
+    if bad is not None:
+        # Cc: C0/C1 controls (newline, tab, U+0085); Cf: invisible format characters such as
+        # U+202E (right-to-left override) or U+200B (zero-width space), which make a name
+        # display as something it is not in the AEP UI and in logs.
+        raise ValueError(f"contains the invisible or control character U+{ord(bad):04X} "
+                         f"({unicodedata.name(bad, 'unnamed')}): remove it")
     return v
 
 
