@@ -165,20 +165,42 @@ def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
             into[name] = spec
 
 
-def resolve(schema: dict[str, Any], store: Store, org: str, sandbox: str) -> tuple[dict[str, Any], list[str]]:
-    """Merge the class and field groups a schema (or field group) references into one properties tree.
+def referenced(resource: dict[str, Any], store: Store, org: str, sandbox: str) -> list[dict[str, Any]]:
+    """The classes and field groups a resource references, directly or through the field groups
+    it references (a field group's `allOf` may name another), each once, nested ones first.
 
-    Returns (properties, required-at-root). References that cannot be found are skipped.
+    References that cannot be found are skipped; a cycle (possible through PUT) is cut.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[str] = {resource.get("$id", "")}
+
+    def walk(res: dict[str, Any]) -> None:
+        for ref in references(res):
+            found = global_class(ref) or get_field_group(store, org, sandbox, ref)
+            if found is None or found["$id"] in seen:
+                continue
+            seen.add(found["$id"])
+            walk(found)
+            out.append(found)
+
+    walk(resource)
+    return out
+
+
+def extended_field_groups(resource: dict[str, Any], store: Store, org: str, sandbox: str) -> list[str]:
+    """`$id`s of every field group a resource takes fields from, as its `meta:extends` lists them."""
+    return [r["$id"] for r in referenced(resource, store, org, sandbox) if r.get("meta:resourceType") == "mixins"]
+
+
+def resolve(schema: dict[str, Any], store: Store, org: str, sandbox: str) -> tuple[dict[str, Any], list[str]]:
+    """Merge the class and field groups a schema (or field group) references, transitively, into
+    one properties tree, as `xed-full` does: a field group that extends another brings its fields.
+
+    Returns (properties, required-at-root).
     """
     props: dict[str, Any] = {}
     required: list[str] = []
-    for item in schema.get("allOf") or []:
-        ref = item.get("$ref") if isinstance(item, dict) else None
-        if not ref or ref.startswith("#/"):
-            continue
-        res = global_class(ref) or get_field_group(store, org, sandbox, ref)
-        if res is None:
-            continue
+    for res in referenced(schema, store, org, sandbox):
         p, r = _definition_properties(res)
         _merge(props, p)
         required += r

@@ -102,6 +102,11 @@ def _bump_version(version: str) -> str:
 
 
 def _render(doc: dict[str, Any], variant: str, store, ctx: RequestContext) -> dict[str, Any]:
+    cls = xdm.global_class(doc.get("meta:class") or "") if doc.get("meta:resourceType") == "schemas" else None
+    if cls is not None:
+        # A field group the schema uses may have come to extend another since the schema was
+        # written: what the schema extends is worked out when it is read, as resolution is.
+        doc = {**doc, "meta:extends": _schema_extends(doc, cls, store, ctx)}
     if variant.startswith("-full"):
         return xdm.full_view(doc, store, ctx.org, ctx.sandbox, notext=variant == "-full-notext",
                              notitle=variant == "-full-desc")
@@ -431,7 +436,6 @@ def _build_schema(body: Any, ctx: RequestContext, store, previous: dict[str, Any
     if len(classes) != 1:
         raise _bad(f"A schema's allOf must reference exactly one class; found {len(classes)}")
     cls = xdm.global_class(classes[0])
-    groups = []
     for item in allof:
         ref = item["$ref"]
         if ref.startswith("#/") or xdm.global_class(ref):
@@ -442,7 +446,6 @@ def _build_schema(body: Any, ctx: RequestContext, store, previous: dict[str, Any
         if cls["$id"] not in fg.get("meta:intendedToExtend", []):
             raise _bad(f"Field group {ref} is not compatible with class {cls['$id']} "
                        f"(meta:intendedToExtend: {fg.get('meta:intendedToExtend')})", code=1022)
-        groups.append(fg["$id"])
     if previous:
         sid, alt = previous["$id"], previous["meta:altId"]
         version = _bump_version(previous["version"])
@@ -468,7 +471,7 @@ def _build_schema(body: Any, ctx: RequestContext, store, previous: dict[str, Any
         "imsOrg": ctx.org,
         "meta:extensible": False,
         "meta:abstract": False,
-        "meta:extends": list(dict.fromkeys([*groups, cls["$id"], *cls["meta:extends"], xdm.AUDITABLE])),
+        "meta:extends": _schema_extends({"allOf": [{"$ref": r} for r in refs]}, cls, store, ctx),
         "meta:xdmType": "object",
         "meta:class": cls["$id"],
         "meta:containerId": "tenant",
@@ -477,6 +480,13 @@ def _build_schema(body: Any, ctx: RequestContext, store, previous: dict[str, Any
     }
     doc["meta:registryMetadata"] = {**_registry_metadata(ctx, previous), "eTag": _etag(doc)}
     return doc
+
+
+def _schema_extends(schema: dict[str, Any], cls: dict[str, Any], store, ctx: RequestContext) -> list[str]:
+    """Every field group the schema takes fields from (those its field groups extend too), then
+    the class, its behaviour and mixins: what AEP lists in `meta:extends`."""
+    groups = xdm.extended_field_groups(schema, store, ctx.org, ctx.sandbox)
+    return list(dict.fromkeys([*groups, cls["$id"], *cls["meta:extends"], xdm.AUDITABLE]))
 
 
 def _schema_or_404(store, ctx: RequestContext, schema_id: str) -> dict[str, Any]:

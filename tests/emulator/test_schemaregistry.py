@@ -170,6 +170,56 @@ def test_full_lookup_embeds_resolved_fields(api):
     assert "title" not in notext["properties"][NS]["properties"]["accountid"]
 
 
+def test_full_lookup_lists_what_the_schema_extends_and_resolves_its_field_group_when_read(api):
+    fg = api.field_group()
+    s = api.schema(fg["$id"])
+    full = api.get_schema(s["$id"], ACCEPT_FULL).json()
+    assert set(full["meta:extends"]) == {fg["$id"], EXPERIENCE_EVENT, xdm.TIME_SERIES_BEHAVIOR, xdm.EXTENSIBLE,
+                                         xdm.AUDITABLE}
+    assert full["meta:class"] == EXPERIENCE_EVENT and full["meta:tenantNamespace"] == NS
+    assert full["properties"][NS]["properties"] == fg["definitions"]["pendo"]["properties"][NS]["properties"]
+    # The field group changes, the schema does not: its next lookup shows the group as it is now.
+    path = f"/definitions/pendo/properties/{NS}/properties"
+    r = api.patch(f"{SR}/tenant/fieldgroups/{fg['meta:altId']}", [
+        {"op": "remove", "path": f"{path}/visitorid"},
+        {"op": "replace", "path": f"{path}/accountid/type", "value": "integer"},
+        {"op": "add", "path": f"{path}/country", "value": {"type": "string", "title": "Country"}}])
+    assert r.status_code == 200, r.text
+    fields = api.get_schema(s["$id"], ACCEPT_FULL).json()["properties"][NS]["properties"]
+    assert "visitorid" not in fields and fields["accountid"]["type"] == "integer" and "country" in fields
+    assert api.get_schema(s["$id"]).json()["version"] == s["version"]
+
+
+def test_a_field_group_that_extends_another_brings_its_fields_into_the_schema(api):
+    """xed-full resolves everything a schema inherits: a field group's own references too."""
+    inner = api.field_group(title="inner", fields={"inner": {"type": "integer", "title": "Inner"}})
+    outer_body = pendo_field_group_body(title="outer", fields={"outer": {"type": "string", "title": "Outer"}})
+    outer_body["allOf"].append({"$ref": inner["$id"]})
+    r = api.post(f"{SR}/tenant/fieldgroups", outer_body)
+    assert r.status_code == 201, r.text
+    outer = r.json()
+    s = api.schema(outer["$id"])
+    assert inner["$id"] in s["meta:extends"]
+    full = api.get_schema(s["$id"], ACCEPT_FULL).json()
+    assert {"inner", "outer"} <= set(full["properties"][NS]["properties"])
+    assert {inner["$id"], outer["$id"]} <= set(full["meta:extends"])
+
+    # A reference added to the field group later shows in the schema's next lookup, and a
+    # cycle between two field groups (PUT can make one) neither hangs nor repeats a group.
+    late = api.field_group(title="late", fields={"late": {"type": "boolean", "title": "Late"}})
+    body = pendo_field_group_body(title="outer", fields={"outer": {"type": "string", "title": "Outer"}})
+    body["allOf"] += [{"$ref": inner["$id"]}, {"$ref": late["$id"]}]
+    assert api.put(f"{SR}/tenant/fieldgroups/{outer['meta:altId']}", body).status_code == 200
+    back = pendo_field_group_body(title="late", fields={"late": {"type": "boolean", "title": "Late"}})
+    back["allOf"].append({"$ref": outer["$id"]})
+    assert api.put(f"{SR}/tenant/fieldgroups/{late['meta:altId']}", back).status_code == 200
+    full = api.get_schema(s["$id"], ACCEPT_FULL).json()
+    assert {"inner", "outer", "late"} <= set(full["properties"][NS]["properties"])
+    extends = full["meta:extends"]
+    assert {inner["$id"], outer["$id"], late["$id"]} <= set(extends) and len(extends) == len(set(extends))
+    assert api.get_schema(s["$id"]).json()["meta:extends"] == extends
+
+
 def test_titles_are_unique_per_sandbox(api, emulator, sandbox):
     fg = api.field_group()
     assert api.post(f"{SR}/tenant/schemas", pendo_schema_body(fg["$id"], "Same")).status_code == 201
