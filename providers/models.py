@@ -168,9 +168,22 @@ class XdmField(_Model):
             raise ValueError("an array field needs `items`, e.g. {'type': 'string'}")
         if self.type != "array" and self.items is not None:
             raise ValueError(f"`items` is only for type array; this field is {self.type}")
+        # An empty text is not written to AEP, so it cannot be read back: it is no text.
+        self.title = self.title or None
+        self.description = self.description or None
         if self.properties:
             _check_field_names(self.properties)
+            _drop_default_titles(self.properties)
         return self
+
+
+def _drop_default_titles(fields: dict[str, XdmField]) -> dict[str, XdmField]:
+    """A field without a title is written with its name as title, so AEP cannot tell the two
+    apart: a title equal to the name is no title, else refresh would show it as drift."""
+    for name, f in fields.items():
+        if f.title == name:
+            f.title = None
+    return fields
 
 
 def _check_field_names(fields: dict[str, Any]) -> None:
@@ -207,7 +220,7 @@ class XdmSchemaArgs(AEPArgs):
     description: str = DEFAULT_DESCRIPTION
     class_id: Annotated[str, AfterValidator(_class_id)] = EXPERIENCE_EVENT
     tenant_id: Annotated[str, AfterValidator(_tenant)] | None = None
-    fields: dict[str, XdmField] | None = None
+    fields: Annotated[dict[str, XdmField], AfterValidator(_drop_default_titles)] | None = None
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         if "fields" in unknown or not self.fields:

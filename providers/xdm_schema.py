@@ -199,6 +199,8 @@ def _prop(f: XdmField, name: str | None) -> dict:
     out: dict[str, Any] = {}
     if name is not None:
         out["title"] = f.title or name
+    elif f.title:
+        out["title"] = f.title  # an array's items: there is no name to stand in for it
     if f.description:
         out["description"] = f.description
     if f.type in ("date", "date-time"):
@@ -231,7 +233,7 @@ def _from_xdm(props: dict) -> dict:
 def _unprop(p: dict, name: str | None) -> dict:
     typ, fmt = p.get("type"), p.get("format")
     out: dict[str, Any] = {"type": fmt if typ == "string" and fmt in ("date", "date-time") else typ}
-    if name is not None and p.get("title") and p["title"] != name:
+    if p.get("title") and p["title"] != name:
         out["title"] = p["title"]
     if p.get("description"):
         out["description"] = p["description"]

@@ -46,6 +46,23 @@ def test_auto_name_is_prefixed_random_and_kept_across_updates():
     assert checked(XdmSchemaProvider(), {"fields": {"a": {"type": "string"}}})["title"].startswith("schema-")
 
 
+def test_schema_field_texts_take_the_form_aep_gives_back():
+    """An untitled field is written with its name as title and empty texts are not written, so
+    check() drops both; an array's items keep their title, which is written and read back."""
+    from providers.xdm_schema import _from_xdm, _to_xdm
+
+    p = XdmSchemaProvider()
+    fields = {"a": {"type": "string", "title": "a"}, "b": {"type": "string", "title": "", "description": ""},
+              "o": {"type": "object", "properties": {"c": {"type": "integer", "title": "c"}}},
+              "l": {"type": "array", "items": {"type": "date", "title": "Day", "description": "a day"}}}
+    inputs = checked(p, {"tenant_id": "extconndev", "fields": fields})
+    assert inputs["fields"] == {
+        "a": {"type": "string"}, "b": {"type": "string"},
+        "o": {"type": "object", "properties": {"c": {"type": "integer"}}},
+        "l": {"type": "array", "items": {"type": "date", "title": "Day", "description": "a day"}}}
+    assert _from_xdm(_to_xdm(p.parse(inputs).fields)) == inputs["fields"]
+
+
 def test_defaults_are_filled_in():
     inputs = checked(SourceConnectionProvider(), {"connection_spec_id": PENDO_SPEC, "name": "n"})
     assert inputs["data_format"] == "json" and inputs["connection_spec_version"] == "1.0"
