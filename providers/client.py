@@ -65,6 +65,8 @@ CATALOG = "/data/foundation/catalog"
 EMULATOR_EXPORT = "/data/foundation/export"
 
 XED_LOOKUP = "application/vnd.adobe.xed+json; version=1"
+# The same lookup with every referenced class and field group resolved into `properties`.
+XED_FULL_LOOKUP = "application/vnd.adobe.xed-full+json; version=1"
 XED_LISTING = "application/vnd.adobe.xed-id+json"
 
 _MASK = "********"
@@ -873,10 +875,10 @@ class AEPClient:
         """POST /tenant/schemas -> 201 full schema ($id, meta:altId, version)."""
         return self._sr_create("schemas", sandbox, body)
 
-    def get_schema(self, sandbox: str, id_: str) -> dict:
-        """GET /tenant/schemas/{altId or encoded $id}."""
+    def get_schema(self, sandbox: str, id_: str, full: bool = False) -> dict:
+        """GET /tenant/schemas/{altId or encoded $id}; `full` asks for the xed-full rendering."""
         return self._call("GET", f"{SCHEMA_REGISTRY}/tenant/schemas/{_q(id_)}", sandbox=sandbox,
-                          accept=XED_LOOKUP, idempotent=True)
+                          accept=XED_FULL_LOOKUP if full else XED_LOOKUP, idempotent=True)
 
     def find_schemas(self, sandbox: str, title: str) -> list[dict]:
         """GET /tenant/schemas?property=title==<title>."""

@@ -9,6 +9,7 @@ program can check its destinations during preview.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pulumi
@@ -93,29 +94,38 @@ class XdmSchemaProvider(AEPProvider):
     # -- read -----------------------------------------------------------------------------------
 
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
-        """GET the schema and its field group; map them back onto the inputs."""
+        """One GET of the schema's xed-full rendering; map it back onto the inputs.
+
+        xed-full resolves the class and every field group into the schema's own `properties`
+        and lists what it extends in `meta:extends`, so the field group needs no GET of its
+        own, unless another tenant field group also adds fields under `_{tenantId}`: the
+        merged view cannot tell whose a field is, so then the managed group is read as well.
+        """
         sandbox = props["sandbox"]
-        schema = api.get_schema(sandbox, props.get("alt_id") or id_)
-        class_id = schema.get("meta:class") or _refs(schema)[0]
+        schema = api.get_schema(sandbox, props.get("alt_id") or id_, full=True)
+        class_id = schema.get("meta:class") or next(iter(_refs(schema)), None)
         tenant = (props.get("tenant_id") or str(schema.get("meta:tenantNamespace") or "").lstrip("_")
                   or api.tenant_id(sandbox))
-        group_ref = props.get("field_group_id")
-        refs = [r for r in _refs(schema) if r != class_id]
-        if group_ref not in refs:
-            group_ref = next((r for r in refs if f"/{tenant}/" in r), None)
-        group = None
-        if group_ref:
+        stored_ref = props.get("field_group_id")
+        groups = _tenant_field_groups(schema, tenant, stored_ref, class_id)
+        group_ref = stored_ref if stored_ref in groups else next(iter(groups), None)
+        # While the group is the same one, the altId in state is what AEP itself answered.
+        known_alt = props.get("field_group_alt_id") if group_ref is not None and group_ref == stored_ref else None
+        if group_ref is None:
+            fields, group_alt = {}, None
+        elif len(groups) == 1:
+            fields, group_alt = _fields_from_full(schema, tenant), known_alt or _alt_from_id(group_ref)
+        else:
             try:
-                group = api.get_field_group(sandbox, props.get("field_group_alt_id")
-                                            if group_ref == props.get("field_group_id") else group_ref)
+                group = api.get_field_group(sandbox, known_alt or group_ref)
             except NotFound:
                 group = None
-        fields = _fields_from_group(group, tenant) if group else {}
+            fields = _fields_from_group(group, tenant) if group else {}
+            group_ref, group_alt = (group_ref, _alt(group)) if group else (None, None)
         return {"id": schema["$id"], "title": schema.get("title"), "description": schema.get("description"),
                 "class_id": class_id, "tenant_id": tenant, "fields": fields,
                 "schema_id": schema["$id"], "alt_id": _alt(schema),
-                "field_group_id": group_ref if group else None,
-                "field_group_alt_id": _alt(group) if group else None,
+                "field_group_id": group_ref, "field_group_alt_id": group_alt,
                 "field_paths": field_paths(tenant, fields, class_id)}
 
     # -- update ---------------------------------------------------------------------------------
@@ -170,6 +180,39 @@ def _refs(schema: dict) -> list[str]:
     return [item["$ref"] for item in schema.get("allOf") or [] if isinstance(item, dict) and "$ref" in item]
 
 
+def _tenant_field_groups(schema: dict, tenant: str, stored_ref: str | None, class_id: str | None) -> list[str]:
+    """The tenant field groups a schema extends, in the order AEP lists them.
+
+    `meta:extends` also names the class, its behaviours and tenant data types or schemas,
+    so only `.../{tenant}/mixins/...` ids count, plus the managed group whatever its shape.
+    `allOf`, when a rendering keeps it, goes first: its order is the schema's own.
+    """
+    out: list[str] = []
+    for ref in [*_refs(schema), *(schema.get("meta:extends") or [])]:
+        if not isinstance(ref, str) or ref == class_id or ref in out:
+            continue
+        m = _TENANT_GROUP.fullmatch(ref)
+        if ref == stored_ref or (m and m.group(1) == tenant):
+            out.append(ref)
+    return out
+
+
+# A tenant field group's $id, and the meta:altId AEP gives it: every field group in the Schema
+# Registry spec's examples pairs `https://ns.adobe.com/{T}/mixins/<h>` with `_{T}.mixins.<h>`.
+_TENANT_GROUP = re.compile(r"https?://ns\.adobe\.com/([^/]+)/(?:mixins|fieldgroups)/([^/]+)")
+_TENANT_MIXIN = re.compile(r"https?://ns\.adobe\.com/([A-Za-z0-9]+)/mixins/([0-9A-Za-z]+)")
+
+
+def _alt_from_id(ref: str) -> str | None:
+    """`https://ns.adobe.com/{T}/mixins/<h>` -> `_{T}.mixins.<h>`; None for any other shape.
+
+    None is safe: update and delete then address the group by its URL-encoded $id, which
+    AEP accepts wherever it accepts the altId.
+    """
+    m = _TENANT_MIXIN.fullmatch(ref)
+    return f"_{m.group(1)}.mixins.{m.group(2)}" if m else None
+
+
 def _quietly(fn, *args) -> None:
     try:
         fn(*args)
@@ -212,6 +255,12 @@ def _prop(f: XdmField, name: str | None) -> dict:
     else:
         out["type"] = f.type
     return out
+
+
+def _fields_from_full(schema: dict, tenant: str) -> dict:
+    """The custom fields of a resolved (xed-full) schema: `properties._{tenant}.properties`."""
+    ns = (schema.get("properties") or {}).get(f"_{tenant}")
+    return _from_xdm((ns or {}).get("properties") or {}) if isinstance(ns, dict) else {}
 
 
 def _fields_from_group(group: dict, tenant: str) -> dict:

@@ -93,8 +93,10 @@ def test_2_preview_and_refresh_after_up_make_no_changes_and_no_writes(project, d
     refreshed = project.api_calls()
     assert plan.ops == {}
     assert refreshed["writes"] == 0, refreshed
-    # One GET per object (the schema's field group is a second GET); one token for the process.
-    assert refreshed["reads"] == 7 and refreshed["ims"] <= 1, refreshed
+    # One GET per object (the schema's xed-full rendering carries its field group's fields);
+    # one token for the provider process.
+    assert refreshed["reads"] == 6 and refreshed["ims"] == 1, refreshed
+    assert not any("/fieldgroups" in route for route in refreshed["requests"]), refreshed
     deployed["no_op_calls"] = {"preview": plain, "preview_refresh": refreshed}
 
 

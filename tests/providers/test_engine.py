@@ -107,8 +107,7 @@ def test_refresh_finds_no_drift_with_one_read_each(st, h):
     h.reset()
     st.refresh(expect_no_changes=True, **QUIET)
     st.preview(refresh=True, expect_no_changes=True, **QUIET)
-    reads = {route("GET", SR, "/{container}/schemas/{schema_id:path}"): 2,
-             route("GET", SR, "/{container}/fieldgroups/{fg_id:path}"): 2,
+    reads = {route("GET", SR, "/{container}/schemas/{schema_id:path}"): 2,  # xed-full: no field group GET
              route("GET", CAT, "/dataSets/{dataset_id}"): 2, route("GET", FS, "/sourceConnections/{conn_id}"): 2,
              route("GET", FS, "/targetConnections/{conn_id}"): 2, route("GET", DP, "/mappingSets/{set_id}"): 2,
              FLOW_GET: 2}
