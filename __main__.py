@@ -5,17 +5,20 @@ Everything lives in the `pipelines` package; see the README and docs/pipelines.m
 
 import pulumi
 
+from pipelines import shards
 from pipelines.spec import SpecError, load_from_stack
 from pipelines.streaming import build
 
 try:
     specs = load_from_stack()
-except SpecError as err:
+    shard_count = shards.from_stack()
+except (SpecError, shards.ShardConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
-    # so an invalid spec never reaches AEP.
+    # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
 
-built = build(specs)
+# aep-pipelines:providerShards > 0: K provider processes instead of one (pipelines/shards.py).
+built = build(specs, shards.providers(shard_count))
 outputs = {name: p.outputs() for name, p in built.items()}
 pulumi.export("pipelines", outputs)
 if len(outputs) == 1:

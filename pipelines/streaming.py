@@ -15,13 +15,14 @@ patches the dataflow).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import pulumi
 
 from providers import (HTTP_STREAMING_SPEC, PENDO_SPEC, BaseConnection, Dataflow, Dataset, MappingSet,
                        SourceConnection, TargetConnection, XdmSchema)
 
+from .shards import options_for
 from .spec import Pipeline
 
 _SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
@@ -124,10 +125,12 @@ class PendoPipeline(StreamingPipeline):
         super().__init__(name, pipeline, opts, type_token="aep-pipelines:index:PendoPipeline")
 
 
-def build(pipelines: list[Pipeline]) -> dict[str, StreamingPipeline]:
-    """One component per pipeline, Pendo sources through the Pendo preset."""
+def build(pipelines: list[Pipeline],
+          providers: Sequence[pulumi.ProviderResource] = ()) -> dict[str, StreamingPipeline]:
+    """One component per pipeline, Pendo sources through the Pendo preset; with provider
+    shards (pipelines.shards), each on the shard its name hashes to."""
     out: dict[str, StreamingPipeline] = {}
     for p in pipelines:
         cls = PendoPipeline if p.source_kind == "pendo" else StreamingPipeline
-        out[p.name] = cls(p.name, p)
+        out[p.name] = cls(p.name, p, opts=options_for(p.name, providers))
     return out

@@ -1,0 +1,143 @@
+"""Provider shards: a stack's AEP resources spread over K dynamic-provider processes.
+
+Why this exists. Every dynamic resource of a deployment is served by one `pulumi-python`
+provider process, and that process answers at most 4 RPCs at once
+(`ThreadPoolExecutor(max_workers=4)` in `pulumi/dynamic/__main__.py`). With many pipelines
+and a slow AEP the fifth create waits for one of the first four, whatever the engine's
+`--parallel` says (docs/benchmarks.md, "The 4-call ceiling"). Each explicit provider
+resource is a process of its own with 4 workers of its own, so K of them serve 4K calls.
+
+How it is done, and why each piece is so:
+
+* Stack config `aep-pipelines:providerShards` (default 0): 0 registers no provider at all,
+  so every resource stays on the default provider, exactly as before the setting existed.
+* An explicit provider is configured from its own inputs, not from the stack config the
+  default provider receives, so each shard carries every `aep:*` setting the providers read
+  (`providers.client.CONFIG_KEYS`). Secret values go in as secrets: they are stored in the
+  state encrypted, as the default provider stores the stack config.
+* A pipeline's shard is `crc32(name) % K`: a hash of its name, never its position, so adding
+  or removing a pipeline never moves another one. The pipeline component takes `provider=`
+  and its resources inherit it.
+* Changing K moves resources between providers without touching AEP: the dynamic provider
+  implements no DiffConfig, so the engine does not replace a resource whose provider changed
+  but diffs it as usual, and its inputs (the provider pickle included) are unchanged.
+* The engine's own parallelism is the second ceiling (`--parallel`, by default 4 x
+  GOMAXPROCS): `parallel_for(K)` is what `pipelines.cli` passes for a sharded stack.
+
+The parsing and arithmetic need no Pulumi runtime (the CLI uses them); the functions that
+register providers import pulumi when called.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import pulumi
+
+CONFIG_KEY = "aep-pipelines:providerShards"
+# Each shard is a Python process (pulumi, pydantic and the providers imported, one IMS token);
+# past 16 the machine, not the 4-call ceiling, is what limits a deployment.
+MAX_SHARDS = 16
+# The dynamic-provider process's gRPC worker count (pulumi/dynamic/__main__.py).
+CALLS_PER_PROCESS = 4
+PROVIDER_PACKAGE = "pulumi-python"
+
+
+class ShardConfigError(ValueError):
+    """`aep-pipelines:providerShards` is not a whole number from 0 to MAX_SHARDS."""
+
+
+def parse(value: Any) -> int:
+    """The shard count from a raw config value (None, a string, or what YAML made of it)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    shards: int | None = None
+    # YAML reads `true` as a bool, which Python would happily take for 1.
+    if isinstance(value, int) and not isinstance(value, bool):
+        shards = value
+    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        shards = int(value.strip())
+    if shards is None or not 0 <= shards <= MAX_SHARDS:
+        raise ShardConfigError(
+            f"{CONFIG_KEY} must be a whole number from 0 to {MAX_SHARDS}, got {value!r}: set it with "
+            f"`pulumi config set {CONFIG_KEY} 4` (0, the default, keeps one provider process), or remove it "
+            f"with `pulumi config rm {CONFIG_KEY}`")
+    return shards
+
+
+def shard_of(name: str, shards: int) -> int:
+    """The shard a pipeline lives on: a hash of its name, stable across runs and Python versions."""
+    return zlib.crc32(name.encode()) % shards
+
+
+def default_engine_parallel() -> int:
+    """What the engine uses without --parallel: 4 x GOMAXPROCS (Go counts the CPUs this process may use)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return 4 * cpus
+
+
+def parallel_for(shards: int, default: int | None = None) -> int | None:
+    """The engine --parallel a sharded stack needs: room for every shard's 4 calls, plus 4 for
+    the steps that call no provider (components, the provider resources themselves); never
+    below the engine's own default. None for an unsharded stack: leave the engine alone."""
+    if not shards:
+        return None
+    return max(CALLS_PER_PROCESS * shards + CALLS_PER_PROCESS,
+               default_engine_parallel() if default is None else default)
+
+
+# ---------------------------------------------------------------------------------------------
+# In the Pulumi program
+# ---------------------------------------------------------------------------------------------
+
+
+def from_stack() -> int:
+    """The running program's shard count (raises ShardConfigError with the fix)."""
+    import pulumi  # noqa: PLC0415 - the CLI imports this module without a Pulumi runtime
+
+    project, key = CONFIG_KEY.split(":", 1)
+    return parse(pulumi.Config(project).get(key))
+
+
+def provider_inputs() -> dict[str, Any]:
+    """Every `aep:*` setting in the stack config, as an explicit provider's inputs; secret
+    values (the client secret always) as secret Outputs, so the state holds them encrypted."""
+    import pulumi  # noqa: PLC0415
+    from pulumi.runtime.config import is_config_secret  # noqa: PLC0415
+
+    from providers.client import CONFIG_KEYS  # noqa: PLC0415 - imports every provider module
+
+    aep = pulumi.Config("aep")
+    inputs: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        name = key.split(":", 1)[1]
+        secret = key == "aep:clientSecret" or is_config_secret(key)
+        value = aep.get_secret(name) if secret else aep.get(name)
+        if value is not None:
+            inputs[key] = value
+    return inputs
+
+
+def providers(shards: int) -> list["pulumi.ProviderResource"]:
+    """K explicit `pulumi-python` providers, `aep-shard-0` ... (none for K = 0)."""
+    if not shards:
+        return []
+    import pulumi  # noqa: PLC0415
+
+    inputs = provider_inputs()
+    return [pulumi.ProviderResource(PROVIDER_PACKAGE, f"aep-shard-{k}", dict(inputs)) for k in range(shards)]
+
+
+def options_for(name: str, instances: Sequence["pulumi.ProviderResource"]) -> "pulumi.ResourceOptions | None":
+    """The pipeline component's options: its shard's provider, or None (the default provider)."""
+    if not instances:
+        return None
+    import pulumi  # noqa: PLC0415
+
+    return pulumi.ResourceOptions(provider=instances[shard_of(name, len(instances))])
