@@ -72,7 +72,7 @@ destroy: venv toolchain ## pulumi destroy of STACK
 graph: venv toolchain ## render STACK's resource graph into docs/resource-graph.png (needs graphviz)
 	@$(PY) -m pipelines.cli graph --stack $(STACK)
 
-bench: venv toolchain ## benchmarks (about 15 min): writes docs/benchmarks.md and docs/benchmarks.png
+bench: venv toolchain ## benchmarks (about 25 min): writes docs/benchmarks.md and docs/benchmarks.png
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
 	@$(PY) -m bench.run $(BENCH_ARGS)
 

@@ -36,16 +36,14 @@ class Result:
 class Workspace:
     """One project copy, backend and PULUMI_HOME under `base`; one stack at a time."""
 
-    def __init__(self, base: pathlib.Path, main: pathlib.Path | None = None, env: dict[str, str] | None = None):
-        """A fresh copy of the project under `base`; `main` replaces its `__main__.py`."""
+    def __init__(self, base: pathlib.Path, env: dict[str, str] | None = None):
+        """A fresh copy of the project under `base`; `env` is added to the CLI's environment."""
         if not (PULUMI_BIN / "pulumi").exists():
             raise SystemExit("the Pulumi CLI is not bootstrapped: run `make toolchain` first")
         self.base = base
         if base.exists():
             shutil.rmtree(base)
         self.work = copy_project(base / "project")
-        if main is not None:
-            shutil.copy2(main, self.work / "__main__.py")
         (base / "backend").mkdir()
         (base / "home").mkdir()
         self.env = {
@@ -58,8 +56,6 @@ class Workspace:
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "PULUMI_PYTHON_CMD": sys.executable,
-            # The sharded program imports bench.spec, which the project copy does not carry.
-            "PYTHONPATH": str(ROOT),
             **(env or {}),
         }
 

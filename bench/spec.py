@@ -1,4 +1,4 @@
-"""N pipelines for one stack, in the issue-5 spec format, and their provider shards.
+"""N pipelines for one stack, in the issue-5 spec format.
 
 The same resolved `pipelines.spec.Pipeline` objects drive both the Pulumi program (through
 the stack's `aep-pipelines:specFile`) and the sequential baseline, so both send the same
@@ -7,7 +7,6 @@ requests with the same names.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 from emulator.config import TENANT_ID
@@ -38,9 +37,3 @@ def spec(n: int) -> dict[str, Any]:
 def resolved(n: int, sandbox: str) -> list[Pipeline]:
     """The pipelines exactly as the program resolves them."""
     return load(spec(n)["pipelines"], sandbox=sandbox, tenant_id=TENANT_ID)
-
-
-def shard_of(pipeline: str, shards: int) -> int:
-    """The provider instance a pipeline's resources live on: a hash of its name, never its position,
-    so adding or removing pipelines never moves another pipeline to a different provider."""
-    return zlib.crc32(pipeline.encode()) % shards
