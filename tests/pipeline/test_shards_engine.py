@@ -123,3 +123,17 @@ def test_provider_shards_deploy_refresh_and_move_without_touching_aep(tmp_path, 
         destroyed = st.destroy(on_output=lambda _l: None)
     assert destroyed.summary.resource_changes == {"delete": 1 + 2 + 3 + 18}
     assert project.managed_objects(sandbox) == {}
+
+
+def test_a_bad_shard_count_fails_the_preview_naming_the_key_with_no_api_call(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    st = project.stack("bad-shards", unique_sandbox("pipe-shards-bad"), spec_file="pipelines.yaml",
+                       extra={"aep-pipelines:providerShards": "lots"})
+    emulator.reset_metrics()
+    with pytest.raises(auto.errors.CommandError) as err:
+        st.preview(on_output=lambda _l: None)
+    message = str(err.value)
+    assert "aep-pipelines:providerShards must be a whole number from 0 to 16, got 'lots'" in message, message
+    assert "Traceback" not in message
+    calls = project.api_calls()
+    assert calls["reads"] == 0 and calls["writes"] == 0 and calls["ims"] == 0, calls
