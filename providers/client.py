@@ -884,6 +884,16 @@ class AEPClient:
         """GET /tenant/schemas?property=title==<title>."""
         return self._sr_find("schemas", sandbox, title)
 
+    def find_schemas_using(self, sandbox: str, ref: str) -> list[dict]:
+        """GET /tenant/schemas?property=meta:extends==<$id>: the schemas that take fields from `ref`.
+
+        `==` on a list property matches a member, as the documented
+        `property=meta:intendedToExtend==<class>` filter on field groups does.
+        """
+        body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/schemas", sandbox=sandbox,
+                          params={"property": f"meta:extends=={ref}"}, accept=XED_LISTING, idempotent=True) or {}
+        return list(body.get("results") or [])
+
     def patch_schema(self, sandbox: str, id_: str, ops: list[dict]) -> dict:
         """PATCH /tenant/schemas/{id} (no If-Match in the Schema Registry) -> the schema."""
         return self._call("PATCH", f"{SCHEMA_REGISTRY}/tenant/schemas/{_q(id_)}", sandbox=sandbox,

@@ -15,11 +15,13 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
-from .client import AEPClient, NotFound
+from .base import AEPProvider, Managed, ProviderError, member_ops, output_slots, resource_props
+from .client import AEPClient, BadRequest, Created, NotFound
 from .models import XdmField, XdmSchemaArgs, field_paths
 
 _DEFINITION = "customFields"
+# AEP's answer to a create whose title another object of that kind already has.
+_TITLE_TAKEN = "XDM-3005-400"
 log = logging.getLogger("providers")
 
 
@@ -78,7 +80,7 @@ class XdmSchemaProvider(AEPProvider):
     def create_object(self, api: AEPClient, args: XdmSchemaArgs) -> tuple[str, dict]:
         """POST the field group, then the schema referencing it (the group is removed if that fails)."""
         tenant = args.tenant_id or api.tenant_id(args.sandbox)
-        group = api.create_field_group(args.sandbox, _field_group_body(args, tenant))
+        group, _ = self._field_group(api, args, tenant, owner=())
         try:
             schema = api.create_schema(args.sandbox, {
                 "type": "object", "title": args.title, "description": args.description,
@@ -90,6 +92,40 @@ class XdmSchemaProvider(AEPProvider):
             "schema_id": schema.id, "alt_id": _alt(schema.body), "tenant_id": tenant,
             "field_group_id": group.id, "field_group_alt_id": _alt(group.body),
             "field_paths": field_paths(tenant, args.fields, args.class_id)}
+
+    def _field_group(self, api: AEPClient, args: XdmSchemaArgs, tenant: str,
+                     owner: tuple[str, ...]) -> tuple[Created, bool]:
+        """POST the field group; if its title is taken, take over the group that holds it.
+
+        A create cut off between its two POSTs (AEP gone before the cleanup DELETE, or the CLI
+        killed) leaves the group behind, and so does detaching it from the schema out of band;
+        a second POST of that title then fails for good (XDM-3005-400). Such a group is ours
+        to reuse when no schema extends it but `owner` (the ids of the schema this resource
+        manages, if any): the declared definition is PUT onto it. Only this failure path
+        costs calls: the lookup by title, the lookup of the schemas using it, the PUT.
+
+        Returns the group and whether `owner` already extends it.
+        """
+        body = _field_group_body(args, tenant)
+        try:
+            return api.create_field_group(args.sandbox, body), False
+        except BadRequest as e:
+            if e.code != _TITLE_TAKEN:
+                raise
+            taken = e
+        found = api.find_field_groups(args.sandbox, body["title"])
+        if not found:
+            raise taken  # the title clashes in a form a lookup by the exact title cannot see
+        group = found[0]
+        users = api.find_schemas_using(args.sandbox, group["$id"])
+        others = [s for s in users if not {s.get("$id"), s.get("meta:altId")} & set(owner)]
+        if others:
+            label = self.label({"title": args.title}, owner[0] if owner else None)
+            raise ProviderError(_held_by_another(label, args.title, group, others))
+        log.warning("reusing field group %s (%r), which no other schema uses: left by an interrupted create "
+                    "or detached from its schema", group["$id"], body["title"])
+        doc = api.replace_field_group(args.sandbox, _alt(group) or group["$id"], body)
+        return Created(group["$id"], doc if isinstance(doc, dict) else group, adopted=True), bool(users)
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -142,10 +178,13 @@ class XdmSchemaProvider(AEPProvider):
             if group_id:
                 api.replace_field_group(args.sandbox, group_id, _field_group_body(args, tenant))
             else:
-                # The schema lost its field group (or an adopted schema had none): attach a new one.
-                group = api.create_field_group(args.sandbox, _field_group_body(args, tenant))
-                api.patch_schema(args.sandbox, olds.get("alt_id") or id_,
-                                 [{"op": "add", "path": "/allOf/-", "value": {"$ref": group.id}}])
+                # The schema lost its field group (or an adopted schema had none): attach a new one,
+                # or the one detached from it, which still holds the title.
+                owner = tuple(i for i in (id_, olds.get("alt_id")) if i)
+                group, attached = self._field_group(api, args, tenant, owner=owner)
+                if not attached:
+                    api.patch_schema(args.sandbox, olds.get("alt_id") or id_,
+                                     [{"op": "add", "path": "/allOf/-", "value": {"$ref": group.id}}])
                 out.update(field_group_id=group.id, field_group_alt_id=_alt(group.body))
         return out
 
@@ -211,6 +250,22 @@ def _alt_from_id(ref: str) -> str | None:
     """
     m = _TENANT_MIXIN.fullmatch(ref)
     return f"_{m.group(1)}.mixins.{m.group(2)}" if m else None
+
+
+def _held_by_another(label: str, title: str, group: dict, others: list[dict]) -> str:
+    users = ", ".join(f"{s.get('title')!r} ({s.get('$id')})" for s in others)
+    what = (f"{label}: its field group {group.get('title')!r} ({group['$id']}) already exists and is used by "
+            f"schema {users}, so it cannot be taken over. Next: ")
+    same = [s for s in others if s.get("title") == title]
+    if same:
+        # Schema titles are unique: this is the schema this resource would create, made by a run
+        # whose answer never arrived, or another stack's.
+        alt = same[0].get("meta:altId") or same[0].get("$id")
+        return what + (f"if that schema is a leftover of an interrupted run of this stack, delete it (or manage it "
+                       f"with adopt_id={alt!r}) and run `pulumi up` again; if another stack manages it, give this "
+                       "XdmSchema another title")
+    return what + ("give this XdmSchema another title (its field group is titled '<title> fields'), or remove "
+                   "that field group from the schema that uses it, then run `pulumi up` again")
 
 
 def _quietly(fn, *args) -> None:

@@ -171,6 +171,32 @@ def test_a_source_definition_change_rebuilds_the_connection_and_its_flow(st, h):
     assert [f["id"] for f in stored(h, "flow")] == [up.outputs["flow_id"].value]
 
 
+def test_a_field_group_detached_out_of_band_is_reattached(st, h):
+    (schema,) = stored(h, "schema")
+    (group,) = stored(h, "fieldGroup")
+    r = h.raw.patch(h.url(f"{SR}/tenant/schemas/{schema['meta:altId']}"),
+                    json=[{"op": "replace", "path": "/allOf", "value": [{"$ref": schema["meta:class"]}]}])
+    assert r.status_code == 200, r.text
+    with pytest.raises(auto.CommandError):
+        st.preview(refresh=True, expect_no_changes=True, **QUIET)
+    h.reset()
+    up = st.up(refresh=True, **QUIET)
+    assert up.summary.resource_changes == {"same": 6, "update": 1}
+    refresh = {route("GET", SR, "/{container}/schemas/{schema_id:path}"): 1,
+               route("GET", CAT, "/dataSets/{dataset_id}"): 1, route("GET", FS, "/sourceConnections/{conn_id}"): 1,
+               route("GET", FS, "/targetConnections/{conn_id}"): 1, route("GET", DP, "/mappingSets/{set_id}"): 1,
+               FLOW_GET: 1}
+    # The detached group still holds the title: the POST is refused, the group is found by
+    # title, no schema uses it, so it gets the declared fields and is attached again.
+    assert h.calls() == {**refresh, route("POST", SR, "/tenant/fieldgroups"): 1,
+                         route("GET", SR, "/{container}/fieldgroups"): 1, route("GET", SR, "/{container}/schemas"): 1,
+                         route("PUT", SR, "/tenant/fieldgroups/{fg_id:path}"): 1,
+                         route("PATCH", SR, "/tenant/schemas/{schema_id:path}"): 1}
+    assert [g["$id"] for g in stored(h, "fieldGroup")] == [group["$id"]]
+    assert group["$id"] in stored(h, "schema")[0]["refs"]
+    st.preview(refresh=True, expect_no_changes=True, **QUIET)
+
+
 def test_destroy_removes_everything(st, h):
     st.destroy(**QUIET)
     for kind in ("schema", "fieldGroup", "dataset", "sourceConnection", "targetConnection", "mappingSet", "flow"):

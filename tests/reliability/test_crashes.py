@@ -38,10 +38,10 @@ def test_emulator_sigkilled_mid_up_then_up_again_converges(tmp_path, make_emulat
     r = d.up()
     figures["recovery_up_seconds"] = round(r.seconds, 1)
     figures["recovery_up_rc"] = r.rc
-    if r.rc != 0 and "XDM-3005-400" in r.output and "fieldgroups" in r.output:
-        # About half the runs: the kill lands between XdmSchema's two POSTs (the providers bug
-        # below, reported on issue 6). Anything else still fails the test.
-        pytest.xfail("a field group orphaned by the kill blocks its schema's create (XDM-3005-400)")
+    # In most runs the kill lands between some XdmSchema's two POSTs and leaves its field group
+    # behind: this `up` must take that group over, not fail on its title.
+    figures["field_groups_reused"] = emu.metrics()["requests"].get(
+        "PUT /data/foundation/schemaregistry/tenant/fieldgroups/{fg_id:path}", 0)
     r.ok()
     figures["objects"] = d.assert_converged()
     assert d.run("preview", "--expect-no-changes").rc == 0
@@ -65,13 +65,10 @@ def test_pulumi_up_sigkilled_mid_run_recovers_through_the_documented_path(tmp_pa
     assert d.run("preview", "--refresh", "--expect-no-changes").rc == 0
 
 
-@pytest.mark.xfail(strict=True, reason="providers bug (reported on issue 6): XdmSchema.create_object POSTs the field "
-                   "group, then the schema; when the schema POST fails and AEP is still unreachable for the cleanup "
-                   "DELETE, the field group stays, and every later create fails on its title (XDM-3005-400)")
 def test_schema_create_interrupted_between_its_two_posts_can_be_retried(tmp_path, make_emulator):
-    """The deterministic form of what SIGKILLing the emulator mid-`up` hits about half the time."""
+    """The deterministic form of what SIGKILLing the emulator mid-`up` used to hit about half the time."""
     from providers import XdmSchemaProvider  # noqa: PLC0415
-    from tests.providers.support import FIELDS, TENANT, Harness  # noqa: PLC0415
+    from tests.providers.support import FIELDS, SR, TENANT, Harness, route  # noqa: PLC0415
 
     emu = make_emulator()
     h = Harness(emu, "interrupted", retryBudget="0.5")
@@ -84,5 +81,20 @@ def test_schema_create_interrupted_between_its_two_posts_can_be_retried(tmp_path
     with pytest.raises(Exception):
         p.create(inputs)
     emu.clear_faults()
+    (orphan,) = h.emu.admin("GET", f"objects/fieldGroup?org={h.config['aep:orgId']}&sandbox={h.sandbox}")
+
     # AEP is back: `pulumi up` calls create again with the same inputs.
-    p.create(inputs)
+    h.reset()
+    created = p.create(inputs)
+    # The field-group POST is refused on its title; the group is found by title, no schema
+    # uses it, so the declared definition is PUT onto it and the schema is made with it.
+    assert h.calls() == {route("POST", SR, "/tenant/fieldgroups"): 1, route("GET", SR, "/{container}/fieldgroups"): 1,
+                         route("GET", SR, "/{container}/schemas"): 1,
+                         route("PUT", SR, "/tenant/fieldgroups/{fg_id:path}"): 1,
+                         route("POST", SR, "/tenant/schemas"): 1}
+    assert created.outs["field_group_id"] == orphan["$id"]
+    assert created.outs["field_group_alt_id"] == orphan["meta:altId"]
+    groups = h.emu.admin("GET", f"objects/fieldGroup?org={h.config['aep:orgId']}&sandbox={h.sandbox}")
+    assert [g["$id"] for g in groups] == [orphan["$id"]]
+    read = p.read(created.id, created.outs)
+    assert p.diff(created.id, read.outs, inputs).changes is False
