@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, ProviderError, member_ops, output_slots, resource_props
+from .base import AEPProvider, Managed, ProviderError, _cause, member_ops, output_slots, resource_props
 from .client import AEPClient, BadRequest, Created, NotFound
 from .models import XdmField, XdmSchemaArgs, field_paths
 
@@ -80,7 +80,7 @@ class XdmSchemaProvider(AEPProvider):
     def create_object(self, api: AEPClient, args: XdmSchemaArgs) -> tuple[str, dict]:
         """POST the field group, then the schema referencing it (the group is removed if that fails)."""
         tenant = args.tenant_id or api.tenant_id(args.sandbox)
-        group, _ = self._field_group(api, args, tenant, owner=())
+        group, _ = self._field_group(api, args, tenant, "create", owner=())
         try:
             schema = api.create_schema(args.sandbox, {
                 "type": "object", "title": args.title, "description": args.description,
@@ -93,7 +93,7 @@ class XdmSchemaProvider(AEPProvider):
             "field_group_id": group.id, "field_group_alt_id": _alt(group.body),
             "field_paths": field_paths(tenant, args.fields, args.class_id)}
 
-    def _field_group(self, api: AEPClient, args: XdmSchemaArgs, tenant: str,
+    def _field_group(self, api: AEPClient, args: XdmSchemaArgs, tenant: str, action: str,
                      owner: tuple[str, ...]) -> tuple[Created, bool]:
         """POST the field group; if its title is taken, take over the group that holds it.
 
@@ -120,8 +120,8 @@ class XdmSchemaProvider(AEPProvider):
         users = api.find_schemas_using(args.sandbox, group["$id"])
         others = [s for s in users if not {s.get("$id"), s.get("meta:altId")} & set(owner)]
         if others:
-            label = self.label({"title": args.title}, owner[0] if owner else None)
-            raise ProviderError(_held_by_another(label, args.title, group, others))
+            what = f"{self.label({'title': args.title}, owner[0] if owner else None)}: {action} failed: {_cause(taken)}"
+            raise ProviderError(_held_by_another(what, args.title, group, others))
         log.warning("reusing field group %s (%r), which no other schema uses: left by an interrupted create "
                     "or detached from its schema", group["$id"], body["title"])
         doc = api.replace_field_group(args.sandbox, _alt(group) or group["$id"], body)
@@ -181,7 +181,7 @@ class XdmSchemaProvider(AEPProvider):
                 # The schema lost its field group (or an adopted schema had none): attach a new one,
                 # or the one detached from it, which still holds the title.
                 owner = tuple(i for i in (id_, olds.get("alt_id")) if i)
-                group, attached = self._field_group(api, args, tenant, owner=owner)
+                group, attached = self._field_group(api, args, tenant, "update", owner=owner)
                 if not attached:
                     api.patch_schema(args.sandbox, olds.get("alt_id") or id_,
                                      [{"op": "add", "path": "/allOf/-", "value": {"$ref": group.id}}])
@@ -252,18 +252,18 @@ def _alt_from_id(ref: str) -> str | None:
     return f"_{m.group(1)}.mixins.{m.group(2)}" if m else None
 
 
-def _held_by_another(label: str, title: str, group: dict, others: list[dict]) -> str:
+def _held_by_another(failed: str, title: str, group: dict, others: list[dict]) -> str:
     users = ", ".join(f"{s.get('title')!r} ({s.get('$id')})" for s in others)
-    what = (f"{label}: its field group {group.get('title')!r} ({group['$id']}) already exists and is used by "
-            f"schema {users}, so it cannot be taken over. Next: ")
+    what = (f"{failed}. The field group of that title, {group.get('title')!r} ({group['$id']}), is used by schema "
+            f"{users}, so this schema cannot take it over. Next: ")
     same = [s for s in others if s.get("title") == title]
     if same:
         # Schema titles are unique: this is the schema this resource would create, made by a run
         # whose answer never arrived, or another stack's.
         alt = same[0].get("meta:altId") or same[0].get("$id")
         return what + (f"if that schema is a leftover of an interrupted run of this stack, delete it (or manage it "
-                       f"with adopt_id={alt!r}) and run `pulumi up` again; if another stack manages it, give this "
-                       "XdmSchema another title")
+                       f"with adopt_id={alt!r}) and run `pulumi up` again; if another stack or resource manages it, "
+                       "give this XdmSchema another title")
     return what + ("give this XdmSchema another title (its field group is titled '<title> fields'), or remove "
                    "that field group from the schema that uses it, then run `pulumi up` again")
 

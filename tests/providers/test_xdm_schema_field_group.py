@@ -107,6 +107,7 @@ def test_a_group_another_schema_uses_is_not_taken_and_the_message_says_why(h):
         p.update(id_, read.outs, news)
     assert h.calls() == {GROUP_POST: 1, GROUP_LIST: 1, SCHEMA_LIST: 1}  # no write
     msg = str(e.value)
+    assert msg.startswith(f"XdmSchema {news['title']!r} ({id_}): update failed: HTTP 400 XDM-3005-400")
     assert f"'{news['title']} fields'" in msg and outs["field_group_id"] in msg
     assert "someone else's events" in msg and other["$id"] in msg
     assert "another title" in msg and "remove that field group" in msg
@@ -126,7 +127,8 @@ def test_a_same_titled_schema_using_the_group_is_not_adopted_silently(h):
         p.create(news)
     assert h.calls() == {GROUP_POST: 1, GROUP_LIST: 1, SCHEMA_LIST: 1}
     msg = str(e.value)
-    assert msg.startswith("XdmSchema 'leftover': its field group 'leftover fields'")
+    assert msg.startswith("XdmSchema 'leftover': create failed: HTTP 400 XDM-3005-400: Title must be unique")
+    assert f"'leftover fields' ({group['$id']}), is used by schema 'leftover'" in msg
     assert schema["$id"] in msg and f"adopt_id={schema['meta:altId']!r}" in msg and "delete it" in msg
     assert len(_stored(h, "fieldGroup")) == 1 and len(_stored(h, "schema")) == 1
 
