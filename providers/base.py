@@ -154,7 +154,7 @@ class AEPProvider(ResourceProvider):
             return ProviderError(f"{what}: {action} failed: {err}")
         if isinstance(err, PreconditionFailed):
             return ProviderError(f"{what} was changed outside Pulumi: run `pulumi refresh`, then `pulumi up` "
-                                 f"({_cause(err)})")
+                                 f"({error_cause(err)})")
         if isinstance(err, NotFound):
             hint = ("the sandbox does not exist: check stack config aep:sandbox"
                     if err.code in _SANDBOX_MISSING else
@@ -170,7 +170,7 @@ class AEPProvider(ResourceProvider):
                     "later (raise AEP_RETRY_BUDGET to wait longer)")
         else:
             hint = "see the AEP message above"
-        return ProviderError(f"{what}: {action} failed: {_cause(err)}. Next: {hint}")
+        return ProviderError(f"{what}: {action} failed: {error_cause(err)}. Next: {hint}")
 
     # -- check ---------------------------------------------------------------------------------
 
@@ -304,7 +304,7 @@ class AEPProvider(ResourceProvider):
         except NotFound as e:
             if e.code in _SANDBOX_MISSING:
                 raise self.fail(e, "update", olds, id_) from None
-            raise ProviderError(f"{self.label(olds, id_)} no longer exists in AEP ({_cause(e)}): run `pulumi "
+            raise ProviderError(f"{self.label(olds, id_)} no longer exists in AEP ({error_cause(e)}): run `pulumi "
                                 "refresh` to drop it from state, then `pulumi up` to recreate it") from None
         except Exception as e:  # noqa: BLE001 - named after the object as it exists (old name)
             raise self.fail(e, "update", olds, id_) from None
@@ -387,7 +387,8 @@ class AEPProvider(ResourceProvider):
         return self.adopt_by_read(api, adopt_id, args)
 
 
-def _cause(err: Exception) -> str:
+def error_cause(err: Exception) -> str:
+    """The cause of a client error, for messages: status, AEP code, attempts, request id and message."""
     if isinstance(err, AEPError):
         status = f"HTTP {err.status}" if err.status else "no response"
         code = f" {err.code}" if err.code else ""

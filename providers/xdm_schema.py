@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, ProviderError, _cause, member_ops, output_slots, resource_props
+from .base import AEPProvider, Managed, ProviderError, error_cause, member_ops, output_slots, resource_props
 from .client import AEPClient, BadRequest, Created, NotFound
 from .models import XdmField, XdmSchemaArgs, field_paths
 
@@ -120,7 +120,7 @@ class XdmSchemaProvider(AEPProvider):
         users = api.find_schemas_using(args.sandbox, group["$id"])
         others = [s for s in users if not {s.get("$id"), s.get("meta:altId")} & set(owner)]
         if others:
-            what = f"{self.label({'title': args.title}, owner[0] if owner else None)}: {action} failed: {_cause(taken)}"
+            what = f"{self.label({'title': args.title}, owner[0] if owner else None)}: {action} failed: {error_cause(taken)}"
             raise ProviderError(_held_by_another(what, args.title, group, others))
         log.warning("reusing field group %s (%r), which no other schema uses: left by an interrupted create "
                     "or detached from its schema", group["$id"], body["title"])
