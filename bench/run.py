@@ -325,7 +325,7 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
         detail = (f"{worst['reads']} GETs for {RESOURCES_PER_PIPELINE * worst['n']} resources at N={worst['n']} "
                   f"({worst['reads'] / (RESOURCES_PER_PIPELINE * worst['n']):.2f} per resource), "
                   f"{max(r['ims'] for r in refr)} token request(s), {max(r['writes'] for r in refr)} writes; "
-                  f"XdmSchema reads {schema:g} GETs each (the schema and its field group)")
+                  f"XdmSchema reads {schema:g} GET(s) each")
         checks.append(("`preview --refresh` makes at most one GET per resource, plus one token request",
                        ok_refresh, detail))
     noop = pick(results, kind="pulumi", op="noop-up")
