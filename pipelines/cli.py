@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import ipaddress
 import json
 import os
 import pathlib
@@ -39,14 +38,12 @@ from typing import Any
 import requests
 import yaml
 
-from pipelines import shards
+from pipelines import drift, shards
+from pipelines.workspace import DEV_PASSPHRASE, ROOT, STATE, is_loopback, pulumi_env  # noqa: F401 - re-exported
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-STATE = ROOT / ".state"
 EMULATOR_PID = STATE / "emulator.pid"
 EMULATOR_LOG = STATE / "emulator.log"
 EMULATOR_DATA = STATE / "emulator"
-DEV_PASSPHRASE = "aep-pipelines-dev-only"
 DEFAULT_ENDPOINT = "https://platform.adobe.io"
 
 EXIT_DRIFT = 2
@@ -69,30 +66,6 @@ def note(msg: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def pulumi_env(stack: str) -> dict[str, str]:
-    """The Makefile's offline Pulumi environment, for anything the caller has not set."""
-    env = dict(os.environ)
-    tools = ROOT / ".tools" / "pulumi" / "bin"
-    env["PATH"] = os.pathsep.join([str(tools), str(pathlib.Path(sys.executable).parent), env.get("PATH", "")])
-    defaults = {
-        "PULUMI_HOME": str(STATE / "pulumi-home"),
-        "PULUMI_BACKEND_URL": f"file://{STATE / 'backend'}",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-    }
-    if stack == "dev":
-        # Dev only: real stacks bring their own passphrase or secrets provider.
-        defaults["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
-    for key, value in defaults.items():
-        if not env.get(key):  # an empty variable (an unset CI secret) counts as unset
-            env[key] = value
-    backend = env["PULUMI_BACKEND_URL"]
-    if backend.startswith("file://"):
-        pathlib.Path(backend[len("file://"):]).mkdir(parents=True, exist_ok=True)
-    return env
-
-
 def stack_file(stack: str) -> pathlib.Path:
     return ROOT / "stacks" / f"Pulumi.{stack}.yaml"
 
@@ -109,16 +82,6 @@ def endpoint_of(stack: str) -> str:
     """The AEP base URL the providers will use: AEP_ENDPOINT first, as the client reads it."""
     value = os.environ.get("AEP_ENDPOINT") or stack_config(stack).get("aep:endpoint") or DEFAULT_ENDPOINT
     return str(value).rstrip("/")
-
-
-def is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,135 +347,34 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     return rc
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
-    ensure_emulator(args.stack)
-    select_stack(args.stack, create=False)
-    proc = pulumi(args.stack, "preview", "--refresh", "--expect-no-changes", "--json", "--stack", args.stack,
-                  *engine_args(args.stack, args.pulumi_args), capture=True, check=False)
+def preview_json(stack: str, *flags: str, pulumi_args: list[str] | None = None) -> tuple[dict | None, int, str]:
+    """`pulumi preview --json` with `flags`: its parsed report (None if it printed none), exit status, stderr."""
+    proc = pulumi(stack, "preview", "--json", "--stack", stack, *flags, *engine_args(stack, pulumi_args or []),
+                  capture=True, check=False)
     try:
         report = json.loads(proc.stdout)
     except (json.JSONDecodeError, TypeError):
-        sys.stderr.write(proc.stderr or "")
-        raise CliError(f"the drift check could not run (pulumi exit status {proc.returncode}); see above") from None
-    changes = drift_changes(report)
-    text = drift_summary(args.stack, changes)
-    say(text)
+        report = None
+    return report if isinstance(report, dict) else None, proc.returncode, proc.stderr or ""
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    ensure_emulator(args.stack)
+    select_stack(args.stack, create=False)
+    report, rc, stderr = preview_json(args.stack, "--refresh", "--expect-no-changes", pulumi_args=args.pulumi_args)
+    result = drift.outcome(report, rc, stderr)
+    say(drift.summary(args.stack, result))
     if args.markdown:
-        pathlib.Path(args.markdown).write_text(drift_markdown(args.stack, changes))
-    if changes:
-        return EXIT_DRIFT
-    if proc.returncode != 0:
-        pending = provider_updates(report)
-        if pending and "no changes were expected" in (proc.stderr or ""):
-            # Shard providers carry the aep:* settings as inputs, so a setting (or the shard count)
-            # changed since the last `up` is a planned provider step, which --expect-no-changes
-            # counts (the default provider's config update is internal and does not). It is not
-            # drift in AEP.
-            note(f"no AEP object drifted, but the provider settings (aep:*, {shards.CONFIG_KEY}) changed since "
-                 f"the last `up`: {', '.join(pending)} would change; `make up{_stack_arg(args.stack)}` applies them")
-            return 0
-        sys.stderr.write(proc.stderr or "")
-        raise CliError(f"pulumi preview failed (exit status {proc.returncode}) although no drift was found")
-    return 0
-
-
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for "known after apply"
-_OP_RANK = {"replace": 5, "create-replacement": 4, "delete-replaced": 3, "create": 2, "delete": 2, "update": 1}
-
-
-def drift_changes(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per resource the post-refresh plan would change: op, type, name, why."""
-    refreshed_gone = set()
-    for step in report.get("steps") or []:
-        if step.get("op") == "refresh" and step.get("oldState") and not step.get("newState"):
-            refreshed_gone.add(step["urn"])
-    by_urn: dict[str, dict[str, Any]] = {}
-    for step in report.get("steps") or []:
-        op = step.get("op")
-        if op in (None, "same", "refresh", "read"):
-            continue
-        urn = step["urn"]
-        old = (step.get("oldState") or {}).get("inputs") or {}
-        new = (step.get("newState") or {}).get("inputs") or {}
-        fields = sorted(k for k in set(old) | set(new) if not k.startswith("__") and old.get(k) != new.get(k))
-        entry = by_urn.get(urn)
-        if entry is None or _OP_RANK.get(op, 0) > _OP_RANK.get(entry["op"], 0):
-            kind = urn.split("::")[-2].rsplit(":", 1)[-1]
-            by_urn[urn] = entry = {"op": "replace" if op in ("create-replacement", "delete-replaced") else op,
-                                   "type": kind, "name": urn.split("::")[-1], "urn": urn,
-                                   "fields": {}, "gone": False}
-        if op != "delete-replaced":  # its "new" side is empty: it says nothing about what changed
-            for k in fields:
-                entry["fields"].setdefault(k, (old.get(k), new.get(k)))
-        if op == "create" and (urn in refreshed_gone or not step.get("oldState")):
-            entry["gone"] = urn in refreshed_gone or _was_refreshed(report, urn)
-    # Provider resources are not AEP objects (`type` above is the URN type's last segment, so the
-    # full type is read from the URN).
-    return [e for e in by_urn.values() if not _is_provider(e["urn"])]
-
-
-def _is_provider(urn: str) -> bool:
-    return urn.split("::")[-2].startswith("pulumi:providers:")
-
-
-def provider_updates(report: dict[str, Any]) -> list[str]:
-    """Provider resources the plan would change (with provider shards: an aep:* setting changed)."""
-    return sorted({step["urn"].split("::")[-1] for step in report.get("steps") or []
-                   if step.get("op") not in (None, "same", "refresh", "read") and _is_provider(step["urn"])})
-
-
-def _was_refreshed(report: dict[str, Any], urn: str) -> bool:
-    return any(s.get("op") == "refresh" and s.get("urn") == urn for s in report.get("steps") or [])
-
-
-def _show(v: Any) -> str:
-    if v == UNKNOWN:
-        return "(known after apply)"
-    text = json.dumps(v, sort_keys=True) if not isinstance(v, str) else repr(v)
-    return text if len(text) <= 70 else text[:67] + "..."
-
-
-def _why(c: dict[str, Any]) -> list[str]:
-    if c["gone"]:
-        return ["missing in AEP (deleted outside Pulumi): it will be created again"]
-    out = []
-    for k, (old, new) in c["fields"].items():
-        if c["op"] == "replace" and new == UNKNOWN:
-            out.append(f"{k}: follows a replaced or recreated dependency")
-        elif c["op"] in ("create", "replace") and old is None:
-            continue
-        else:
-            out.append(f"{k}: AEP has {_show(old)}, the code says {_show(new)}")
-    if not out and c["op"] == "create":
-        out.append("declared in the code but not deployed yet")
-    if not out and c["op"] == "delete":
-        out.append("no longer declared in the code: it will be deleted")
-    return out or ["changed"]
-
-
-_SYMBOL = {"update": "~", "create": "+", "delete": "-", "replace": "+-"}
-
-
-def drift_summary(stack: str, changes: list[dict[str, Any]]) -> str:
-    if not changes:
-        return f"No drift: stack {stack!r} matches AEP and the code (pulumi preview --refresh planned no changes)."
-    lines = [f"DRIFT in stack {stack!r}: {len(changes)} resource(s) differ from the code."]
-    for c in changes:
-        lines.append(f"  {_SYMBOL.get(c['op'], '?'):>2} {c['op']:<8} {c['type']} {c['name']}")
-        lines += [f"       {w}" for w in _why(c)]
-    lines.append(f"Fix: `make up{_stack_arg(stack)}` puts the declared state back; or change the code to keep what "
-                 "AEP has. See docs/drift.md.")
-    return "\n".join(lines)
-
-
-def drift_markdown(stack: str, changes: list[dict[str, Any]]) -> str:
-    if not changes:
-        return f"No drift in stack `{stack}`.\n"
-    rows = "\n".join(f"| {c['op']} | {c['type']} | `{c['name']}` | {'<br>'.join(_why(c))} |" for c in changes)
-    return (f"Stack `{stack}` drifted from the code: {len(changes)} resource(s) differ.\n\n"
-            "| Plan | Type | Resource | Why |\n|---|---|---|---|\n" + rows + "\n\n"
-            f"Run the deploy workflow (or `make up STACK={stack}`) to restore the declared state, or change the "
-            "code to keep what AEP has. See docs/drift.md.\n")
+        pathlib.Path(args.markdown).write_text(drift.markdown(args.stack, result))
+    if result.provider_updates:
+        # Shard providers carry the aep:* settings as inputs, so a setting (or the shard count)
+        # changed since the last `up` is a planned provider step, which --expect-no-changes
+        # counts (the default provider's config update is internal and does not). It is not
+        # drift in AEP.
+        note(f"no AEP object drifted, but the provider settings (aep:*, {shards.CONFIG_KEY}) changed since the "
+             f"last `up`: {', '.join(result.provider_updates)} would change; `make up{_stack_arg(args.stack)}` "
+             "applies them")
+    return result.exit_code
 
 
 def _fmt_time(ms: Any) -> str:

@@ -208,6 +208,9 @@ class PipelineSpec(_Model):
     flow: FlowSpec = Field(default_factory=FlowSpec)
     adopt: AdoptSpec = Field(default_factory=AdoptSpec)
     retain_on_delete: bool = Field(False, description="leave the AEP objects in place on destroy or removal")
+    allow_replace: list[Literal["schema", "dataset", "flow"]] = Field(
+        default_factory=list, description="one-way doors this pipeline may go through: replacing its schema, "
+        "dataset or flow loses data or changes the inlet URL, and is refused unless listed here")
 
 
 class SpecFile(_Model):
@@ -276,6 +279,7 @@ class Pipeline:
     flow_enabled: bool
     adopt: dict[str, str] = field(default_factory=dict)
     retain_on_delete: bool = False
+    allow_replace: frozenset[str] = frozenset()
 
     @property
     def field_paths(self) -> list[str]:
@@ -375,7 +379,7 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         mappings=mappings,
         flow_name=spec.flow.name or f"Streaming Dataflow for {label}",
         flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
-        adopt=adopt, retain_on_delete=spec.retain_on_delete,
+        adopt=adopt, retain_on_delete=spec.retain_on_delete, allow_replace=frozenset(spec.allow_replace),
     ), []
 
 
@@ -547,7 +551,6 @@ def _without(data: Any, e: ValidationError) -> Any:
         if isinstance(cur, dict) and loc:
             cur.pop(loc[-1], None)
     return data
-    resolved: list[tuple[str, Pipeline]] = []
 
 
 def load_from_stack() -> list[Pipeline]:

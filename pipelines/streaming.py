@@ -1,20 +1,26 @@
 """`StreamingPipeline`: the tutorial's six AEP objects (plus an account when the source needs one)
 as one component, wired so that each object takes the ids it needs from the one before it.
 
-    XdmSchema ──schema_id──> Dataset ──id──┐
-        │                                  ├──> TargetConnection ──id──┐
-        ├──schema_id───────────────────────┘                           │
-        └──schema_id, field paths──> MappingSet ──id, version──────────┼──> Dataflow ──> inlet_url
-    [BaseConnection ──id──>] SourceConnection ──id─────────────────────┘
+    XdmSchema ──id──> Dataset ──id──┐
+        │                           ├──> TargetConnection ──id──┐
+        ├──id───────────────────────┘                           │
+        └──id, field paths──> MappingSet ──id, version──────────┼──> Dataflow ──> inlet_url
+    [BaseConnection ──id──>] SourceConnection ──id──────────────┘
 
 Because every id travels as an Output, the engine creates in that order, deletes in the
 reverse order, and a replaced object takes its dependants along exactly as the providers
 define (a new target connection means a new dataflow; a new mapping version only
 patches the dataflow).
+
+Dependants take each object's Pulumi `id`, never a computed output that repeats it: a
+preview of an in-place update knows the id (updates keep it), while every computed output
+of a dynamic resource is unknown until the update runs, and an unknown value in a field
+that forces replacement would plan a replacement that `up` never performs.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import pulumi
@@ -24,6 +30,7 @@ from providers import (HTTP_STREAMING_SPEC, PENDO_SPEC, BaseConnection, Dataflow
 
 from .shards import options_for
 from .spec import Pipeline
+from .workspace import is_loopback
 
 _SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
 
@@ -34,6 +41,25 @@ def webhook_url(inlet_url: str | None, flow_id: str | None) -> str | None:
         return None
     sep = "&" if "?" in inlet_url else "?"
     return f"{inlet_url}{sep}x-adobe-flow-id={flow_id}"
+
+
+ONE_WAY_DOORS = frozenset({"schema", "dataset", "flow"})
+
+
+def allowed_replacements(p: Pipeline) -> frozenset[str]:
+    """The one-way doors this run may go through: the pipeline's `allow_replace`, or all of them
+    for one run with ALLOW_DATA_LOSS=1."""
+    return ONE_WAY_DOORS if os.environ.get("ALLOW_DATA_LOSS") == "1" else p.allow_replace
+
+
+def protect_data() -> bool:
+    """Whether datasets get Pulumi's `protect`: stack config aep-pipelines:protectData, by default
+    on for every stack but `dev` and stacks on a local emulator (which holds no data worth it)."""
+    value = pulumi.Config("aep-pipelines").get_bool("protectData")
+    if value is not None:
+        return value
+    endpoint = pulumi.Config("aep").get("endpoint") or os.environ.get("AEP_ENDPOINT") or ""
+    return pulumi.get_stack() != "dev" and not is_loopback(endpoint)
 
 
 class StreamingPipeline(pulumi.ComponentResource):
@@ -57,14 +83,20 @@ class StreamingPipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete or None)
         sb = p.sandbox
         adopt = p.adopt
+        allow = allowed_replacements(p)
+        # Outside dev, a dataset is also protected in Pulumi: not even a raw `pulumi destroy`
+        # drops it without an explicit `pulumi state unprotect` (make destroy ALLOW_DATA_LOSS=1).
+        kept = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=protect_data() and
+                                                                          "dataset" not in allow))
 
         self.schema = XdmSchema(
             f"{name}-schema", title=p.schema_title, description=p.schema_description, class_id=p.class_id,
-            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, adopt_id=adopt.get("schema"), opts=child)
+            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, adopt_id=adopt.get("schema"),
+            allow_replace=ONE_WAY_DOORS <= allow or None, opts=child)
         self.dataset = Dataset(
             f"{name}-dataset", name=p.dataset_name, description=p.dataset_description,
-            schema_id=self.schema.schema_id, tags=p.dataset_tags or None, sandbox=sb, adopt_id=adopt.get("dataset"),
-            opts=child)
+            schema_id=self.schema.id, tags=p.dataset_tags or None, sandbox=sb, adopt_id=adopt.get("dataset"),
+            allow_replace="dataset" in allow or None, opts=kept)
         self.account = None
         if p.account is not None:
             self.account = BaseConnection(
@@ -77,10 +109,10 @@ class StreamingPipeline(pulumi.ComponentResource):
             params=p.source_params or None, base_connection_id=self.account.id if self.account else None,
             sandbox=sb, adopt_id=adopt.get("source"), opts=child)
         self.target = TargetConnection(
-            f"{name}-target", name=p.target_name, dataset_id=self.dataset.id, schema_id=self.schema.schema_id,
+            f"{name}-target", name=p.target_name, dataset_id=self.dataset.id, schema_id=self.schema.id,
             sandbox=sb, adopt_id=adopt.get("target"), opts=child)
         self.mapping_set = MappingSet(
-            f"{name}-mapping", name=p.mapping_set_name, schema_id=self.schema.schema_id, mappings=p.mappings,
+            f"{name}-mapping", name=p.mapping_set_name, schema_id=self.schema.id, mappings=p.mappings,
             # Known in the program, so a bad destination fails the preview before any API call.
             schema_field_paths=self.schema.known_field_paths, sandbox=sb, adopt_id=adopt.get("mapping_set"),
             opts=child)
@@ -88,7 +120,7 @@ class StreamingPipeline(pulumi.ComponentResource):
             f"{name}-flow", name=p.flow_name, description=p.flow_description,
             source_connection_id=self.source.id, target_connection_id=self.target.id,
             mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, enabled=p.flow_enabled,
-            sandbox=sb, adopt_id=adopt.get("flow"), opts=child)
+            sandbox=sb, adopt_id=adopt.get("flow"), allow_replace="flow" in allow or None, opts=child)
 
         self.inlet_url = self.flow.inlet_url
         self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))

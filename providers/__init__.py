@@ -2,7 +2,9 @@
 
     from providers import XdmSchema, Dataset, SourceConnection, TargetConnection, MappingSet, Dataflow
 
-Importing this package has no side effects: no resources, no config reads, no network.
+Importing this package has no side effects (no resources, no config reads, no network), but
+for one inside the dynamic-provider server: provider errors there are shown without a traceback
+(`base._quiet_provider_errors`).
 The provider classes are pickled into Pulumi state *by reference* (module + class name), so
 these module paths and class names must stay importable; leave an alias behind if one moves.
 """

@@ -27,6 +27,8 @@ import logging
 import math
 import secrets
 import string
+import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
@@ -42,6 +44,12 @@ from .models import AEPArgs, InputError, InputErrors
 log = logging.getLogger("providers")
 
 _ALPHABET = string.ascii_lowercase + string.digits
+# How a refused one-way door starts, so the CLI can tell it from a failure (pipelines/drift.py).
+ONE_WAY_DOOR = "refused (one-way door)"
+# Stamped by check() on the inputs it returns, so diff() can tell inputs checked in this run
+# from old inputs out of state; `__` keys are internal to Pulumi and never displayed as a diff.
+CHECKED = "__checked"
+_CHECK_RUN = secrets.token_hex(8)
 # Codes of 404s that are about the sandbox, not the object: those must never read as "gone".
 _SANDBOX_MISSING = {"FLOW-2100-404", "FLOW-1101-404"}
 
@@ -87,6 +95,36 @@ class ProviderError(Exception):
     """A lifecycle step failed; the message names the resource, the cause and the next step."""
 
 
+class _MessageOnlyTraceback:
+    """Stands in for the `traceback` module inside Pulumi's dynamic-provider server.
+
+    The server answers every failed call with `traceback.format_exc()`, so a user would see
+    Python frames above the message we wrote for them. A ProviderError is such a message
+    (resource, status, AEP code, next step) and is shown alone; anything else is a bug and
+    keeps its traceback.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def format_exc(*args: Any, **kwargs: Any) -> str:
+        err = sys.exc_info()[1]
+        if isinstance(err, ProviderError):
+            return str(err)
+        return traceback.format_exc(*args, **kwargs)
+
+
+def _quiet_provider_errors() -> None:
+    """In the dynamic-provider server process (`python -m pulumi.dynamic`) only, show provider
+    errors without a traceback. tests/providers/test_errors.py fails if the server stops
+    looking `traceback` up there."""
+    server = sys.modules.get("__main__")
+    spec = getattr(server, "__spec__", None)
+    if spec is not None and spec.name == "pulumi.dynamic.__main__" and hasattr(server, "traceback"):
+        server.traceback = _MessageOnlyTraceback()
+
+
 class AEPProvider(ResourceProvider):
     """Base for the seven AEP resource providers. Subclasses are declarations plus five methods."""
 
@@ -97,8 +135,12 @@ class AEPProvider(ResourceProvider):
     args_model: ClassVar[type[AEPArgs]] = AEPArgs
     fields: ClassVar[tuple[Managed, ...]] = ()
     computed: ClassVar[tuple[str, ...]] = ()   # server-generated outputs (never diffed)
-    # Inputs that are stored but neither managed nor diffed (validation aids, adoption).
-    passive: ClassVar[tuple[str, ...]] = ("adopt_id",)
+    # Inputs that are stored but neither managed nor diffed (validation aids, adoption, guards).
+    passive: ClassVar[tuple[str, ...]] = ("adopt_id", "allow_replace")
+    # What a replacement of this object loses, for kinds that hold data or an address others
+    # use (a one-way door): a plan that replaces one is refused unless `allow_replace` is set.
+    replacement_loses: ClassVar[str | None] = None
+    allow_kinds: ClassVar[str] = ""             # what the spec's allow_replace must list to allow it
     # Replace by deleting first when a replacement would collide on a unique name.
     unique_name: ClassVar[bool] = False
     # Inputs whose values must never appear in a message.
@@ -189,6 +231,7 @@ class AEPProvider(ResourceProvider):
             return CheckResult(news, _failures(e, set(self.secret_inputs)))
         inputs = self.inputs_from(model)
         inputs.update({k: props[k] for k in unknown})
+        inputs[CHECKED] = _CHECK_RUN
         return CheckResult(inputs, [])
 
     def inputs_from(self, model: BaseModel) -> dict:
@@ -218,12 +261,26 @@ class AEPProvider(ResourceProvider):
                 continue
             if f.replaces:
                 replaces.append(f.name)
+        # The guard reads `allow_replace` from inputs this process checked. The engine also calls
+        # diff on the dependants of a delete-before-replace object (an XdmSchema) with their *old*
+        # inputs, to learn which must go first; those inputs predate the user's allow_replace, and
+        # the schema's own guard already covers every dependant its replacement takes along.
+        if (replaces and self.replacement_loses and not news.get("allow_replace")
+                and news.get(CHECKED) == _CHECK_RUN):
+            raise ProviderError(self.refusal(_id, olds, replaces))
         dbr = None
         if replaces and self.unique_name and news.get(self.name_field) == olds.get(self.name_field):
             dbr = True
         return DiffResult(changes=bool(changed), replaces=replaces,
                           stables=[f.name for f in self.fields if f.replaces and f.name not in replaces],
                           delete_before_replace=dbr)
+
+    def refusal(self, id_: str, olds: dict, replaces: list[str]) -> str:
+        """Why a replacement is refused: the object, what forces it, what would be lost, how to allow it."""
+        lost = self.replacement_loses.format(id=id_, inlet_url=olds.get("inlet_url") or "(unknown)")
+        return (f"{ONE_WAY_DOOR}: {self.label(olds, id_)} would be replaced ({', '.join(replaces)} would change): "
+                f"{lost}. Nothing was changed. If that is what you want, add `allow_replace: [{self.allow_kinds}]` "
+                "to its pipeline in the spec, or allow it for one run with `make up ALLOW_DATA_LOSS=1`")
 
     def changed_fields(self, olds: dict, args: AEPArgs) -> set[str]:
         """Managed fields whose declared value differs from the stored one."""
@@ -439,7 +496,7 @@ def _short(v: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
-__all__ = ["AEPProvider", "Managed", "ProviderError", "member_ops", "output_slots", "plain", "resource_props"]
+__all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "ProviderError", "member_ops", "output_slots", "plain", "resource_props"]
 
 
 # -- helpers for the user-facing Resource classes ------------------------------------------------
@@ -467,3 +524,6 @@ def member_ops(args: Any, changed: set[str], *keys: str) -> list[dict]:
 def output_slots(*names: str) -> dict:
     """Placeholders that register computed outputs on a dynamic Resource."""
     return {n: None for n in names}
+
+
+_quiet_provider_errors()

@@ -28,12 +28,13 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
     def __init__(self, resource_name: str, *, source_connection_id: Any, target_connection_id: Any,
                  mapping_id: Any = None, mapping_version: Any = None, name: Any = None, description: Any = None,
                  enabled: Any = None, flow_spec_id: Any = None, flow_spec_version: Any = None, sandbox: Any = None,
-                 adopt_id: Any = None, opts: pulumi.ResourceOptions | None = None):
+                 adopt_id: Any = None, allow_replace: Any = None, opts: pulumi.ResourceOptions | None = None):
         """`mapping_id`/`mapping_version`: the MappingSet's id and version outputs."""
         props = resource_props(sandbox, name=name, description=description, flow_spec_id=flow_spec_id,
                                flow_spec_version=flow_spec_version, source_connection_id=source_connection_id,
                                target_connection_id=target_connection_id, mapping_id=mapping_id,
-                               mapping_version=mapping_version, enabled=enabled, adopt_id=adopt_id)
+                               mapping_version=mapping_version, enabled=enabled, adopt_id=adopt_id,
+                               allow_replace=allow_replace)
         super().__init__(DataflowProvider(), resource_name,
                          {**props, **output_slots("inlet_url", "state", "etag", "mapping_index")}, opts)
 
@@ -56,6 +57,11 @@ class DataflowProvider(AEPProvider):
     )
     # mapping_index: where the Mapping transformation sits in the flow's list (for its PATCH path).
     computed = ("inlet_url", "state", "etag", "mapping_index")
+    # Webhook senders post to the flow's inlet with its id: a new flow breaks every one of them.
+    allow_kinds = "flow"
+    replacement_loses = ("the new dataflow has another id, so the webhook URL changes from "
+                         "{inlet_url}?x-adobe-flow-id={id} (update the webhook in the source, e.g. Pendo, "
+                         "afterwards), and its run history is lost")
 
     # -- create ---------------------------------------------------------------------------------
 

@@ -21,10 +21,12 @@ class Dataset(Resource, module="aep", name="Dataset"):
 
     def __init__(self, resource_name: str, *, schema_id: Any, name: Any = None, description: Any = None,
                  schema_content_type: Any = None, tags: Any = None, sandbox: Any = None, adopt_id: Any = None,
+                 allow_replace: Any = None,
                  opts: pulumi.ResourceOptions | None = None):
-        """`schema_id` is the XdmSchema's `schema_id` output ($id)."""
+        """`schema_id` is the XdmSchema's id ($id); `allow_replace` lets a plan replace it (its data is lost)."""
         props = resource_props(sandbox, name=name, description=description, schema_id=schema_id,
-                               schema_content_type=schema_content_type, tags=tags, adopt_id=adopt_id)
+                               schema_content_type=schema_content_type, tags=tags, adopt_id=adopt_id,
+                               allow_replace=allow_replace)
         super().__init__(DatasetProvider(), resource_name, {**props, **output_slots("dataset_id")}, opts)
 
 
@@ -43,6 +45,9 @@ class DatasetProvider(AEPProvider):
                 default={}),
     )
     computed = ("dataset_id",)
+    # A new dataset starts empty: what was ingested into the old one goes with it.
+    allow_kinds = "dataset"
+    replacement_loses = "its ingested batches are deleted with it, and a new, empty dataset takes its place"
 
     # -- create ---------------------------------------------------------------------------------
 

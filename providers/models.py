@@ -119,6 +119,9 @@ class AEPArgs(_Model):
 
     sandbox: Sandbox | None = Field(None, description="the AEP sandbox, e.g. from stack config aep:sandbox")
     adopt_id: str | None = Field(None, description="an existing object to bring under management")
+    # None (not False) when not given, so stacks deployed before this input existed see no change.
+    allow_replace: bool | None = Field(None, description="let a plan replace this object although that loses "
+                                       "data (the one-way-door guard of resources that hold data)")
 
     @model_validator(mode="after")
     def _check_required(self, info: ValidationInfo) -> "AEPArgs":

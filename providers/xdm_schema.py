@@ -37,11 +37,13 @@ class XdmSchema(Resource, module="aep", name="XdmSchema"):
 
     def __init__(self, resource_name: str, *, fields: Any, title: Any = None, description: Any = None,
                  class_id: Any = None, tenant_id: Any = None, sandbox: Any = None, adopt_id: Any = None,
+                 allow_replace: Any = None,
                  opts: pulumi.ResourceOptions | None = None):
         """`fields`: {name: {type, title?, description?, properties? (object), items? (array)}}.
         Give `tenant_id` (stack config aep:tenantId) to get `known_field_paths` at preview."""
         props = resource_props(sandbox, title=title, description=description, class_id=class_id,
-                               tenant_id=tenant_id, fields=fields, adopt_id=adopt_id)
+                               tenant_id=tenant_id, fields=fields, adopt_id=adopt_id,
+                               allow_replace=allow_replace)
         super().__init__(XdmSchemaProvider(), resource_name,
                          {**props, **output_slots("schema_id", "alt_id", "field_paths", "field_group_id",
                                                   "field_group_alt_id")}, opts)
@@ -74,6 +76,11 @@ class XdmSchemaProvider(AEPProvider):
         Managed("fields"),
     )
     computed = ("schema_id", "alt_id", "field_paths", "field_group_id", "field_group_alt_id")
+    # Titles are unique, so a schema is deleted before its replacement, and its dataset and flow
+    # go first: allowing it means allowing all three (the component passes that).
+    allow_kinds = "schema, dataset, flow"
+    replacement_loses = ("the new schema has another $id, so its dataset is replaced too (the data ingested "
+                         "into it is deleted) and so is its dataflow (the webhook URL changes)")
 
     # -- create ---------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from pipelines import cli, shards
+from pipelines import cli, drift, shards
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def _setting_changed_report() -> dict:
 
 def test_a_changed_setting_on_the_shard_providers_is_not_drift(stack_with, monkeypatch, capsys):
     report = _setting_changed_report()
-    assert cli.drift_changes(report) == []
-    assert cli.provider_updates(report) == ["aep-shard-0", "aep-shard-1"]
+    assert drift.changes(report) == []
+    assert drift.provider_updates(report) == ["aep-shard-0", "aep-shard-1"]
 
     # `make drift`: --expect-no-changes fails on the provider updates; the CLI says what it is.
     stack_with(**{"aep-pipelines:providerShards": "2"})

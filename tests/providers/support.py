@@ -72,10 +72,10 @@ class Harness:
         return p
 
     def check(self, p, inputs: dict, olds: dict | None = None) -> dict:
-        """check() that must pass; returns the checked inputs."""
+        """check() that must pass; returns the checked inputs (without the engine-internal `__` keys)."""
         result = p.check(olds or {}, {"sandbox": self.sandbox, **inputs})
         assert not result.failures, [(f.property, f.reason) for f in result.failures]
-        return result.inputs
+        return {k: v for k, v in result.inputs.items() if not k.startswith("__")}
 
     def create(self, cls, **inputs) -> tuple[str, dict]:
         """check + create through a provider; returns (id, outs)."""
