@@ -60,7 +60,9 @@ def load_file(path: pathlib.Path, shown: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise YamlFileError(shown, None, None, f"is not UTF-8 text (byte {e.start}): save it as UTF-8") from None
+        line = e.object[:e.start].count(b"\n") + 1
+        raise YamlFileError(shown, line, None, f"is not UTF-8 text (byte 0x{e.object[e.start]:02X}): save it as "
+                            "UTF-8") from None
     try:
         loader = StrictLoader(text)
     except yaml.reader.ReaderError as e:  # checked up front for text: a character YAML does not allow
