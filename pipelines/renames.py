@@ -42,17 +42,21 @@ class Held:
     sandbox: str
 
 
+def deployed_pipelines(deployment: dict[str, Any]) -> dict[str, str]:
+    """The stack's pipeline components in a `pulumi stack export` deployment: URN -> name."""
+    return {r.get("urn"): str(r.get("urn")).split("::")[-1] for r in deployment.get("resources") or []
+            if r.get("type") in PIPELINE_TYPES}
+
+
 def held_titles(deployment: dict[str, Any]) -> list[Held]:
     """Every unique title the stack's pipelines hold, from a `pulumi stack export` deployment.
 
     Both the declared title (inputs) and the one AEP had at the last refresh (outputs)
     count: either may be what AEP holds now.
     """
-    resources = deployment.get("resources") or []
-    components = {r.get("urn"): str(r.get("urn")).split("::")[-1] for r in resources
-                  if r.get("type") in PIPELINE_TYPES}
+    components = deployed_pipelines(deployment)
     held: list[Held] = []
-    for r in resources:
+    for r in deployment.get("resources") or []:
         if r.get("type") != SCHEMA_TYPE or r.get("parent") not in components:
             continue
         ins, outs = r.get("inputs") or {}, r.get("outputs") or {}
@@ -70,16 +74,30 @@ def collisions(pipes: Iterable[tuple[str, Any]], deployment: dict[str, Any]) -> 
     pipeline of the deployed stack holds; `pipes` is (path in the spec, resolved pipeline)."""
     pipes = list(pipes)
     held = held_titles(deployment)
+    names = set(deployed_pipelines(deployment).values())
     declared = {n: path for path, p in pipes for n in (p.name, *p.previous_names)}
     problems = []
     for path, p in pipes:
         mine = {p.name, *p.previous_names}
+        both = [old for old in p.previous_names if old in names]
+        if p.name in names and both:
+            problems.append(_half_renamed(path, p.name, both[0]))
+            continue
         clash = next(((kind, title, h) for kind, title in unique_titles(p.schema_title) for h in held
                       if h.kind == kind and h.sandbox == p.sandbox and h.pipeline not in mine
                       and title_key(h.title) == title_key(title)), None)
         if clash:
             problems.append(_problem(path, *clash, declared))
     return problems
+
+
+def _half_renamed(path: str, name: str, old: str) -> Problem:
+    """Both names deployed: a rename without previous_names stopped half way (pulumi up run by hand)."""
+    return Problem(f"{path}.previous_names", f"the stack holds both {old!r} and {name!r}: a rename that ran without "
+                   "previous_names stopped half way, and the objects it created under the new name keep the "
+                   f"aliases from applying (Pulumi would recreate every object of {old!r} and delete the old ones). "
+                   f"Set the name back to {old!r} and run `make up`: it deletes what the interrupted rename "
+                   f"created; then rename again, with `previous_names: [{old}]`")
 
 
 def _problem(path: str, kind: str, title: str, h: Held, declared: dict[str, str]) -> Problem:

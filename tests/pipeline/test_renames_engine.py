@@ -139,3 +139,43 @@ def test_a_duplicate_yaml_key_fails_the_preview_naming_file_line_and_key(project
     assert f"dup.yaml, line {line}: duplicate key 'name' (first at line {line - 1})" in message, message
     assert "<unicode string>" not in message and "Traceback" not in message
     assert project.emu.metrics()["total"] == 0
+
+
+def test_a_rename_that_ran_without_the_cli_is_recovered_the_way_the_message_says(project):
+    """A raw `pulumi up` skips the CLI's check: it stops at the schema with XDM-3005-400 after
+    creating a second source connection. Adding previous_names then would not help (the new
+    names exist, so the engine applies no alias); the CLI says so and gives the way back."""
+    sandbox = unique_sandbox("rename-raw")
+    spec = project.default_spec()
+    st = project.stack("raw", sandbox, spec_file=project.write_spec("raw.yaml", spec))
+    before = outputs(project.up(st)[0])
+    spec["pipelines"][0]["name"] = "pendo-zero"
+    project.write_spec("raw.yaml", spec)
+    with pytest.raises(auto.errors.CommandError) as err:
+        project.up(st)
+    assert "XDM-3005-400" in str(err.value)
+    assert project.managed_objects(sandbox)["sourceConnection"] == 2
+
+    spec["pipelines"][0]["previous_names"] = ["pendo"]
+    project.write_spec("raw.yaml", spec)
+    project.emu.reset_metrics()
+    r = _cli(project, "raw", "preview")
+    assert r.returncode == 1 and project.emu.metrics()["total"] == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "the stack holds both 'pendo' and 'pendo-zero'" in r.stderr, r.stderr
+    assert "Set the name back to 'pendo' and run `make up`" in r.stderr, r.stderr
+
+    spec["pipelines"][0]["name"] = "pendo"
+    del spec["pipelines"][0]["previous_names"]
+    project.write_spec("raw.yaml", spec)
+    r = _cli(project, "raw", "up")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert project.managed_objects(sandbox)["sourceConnection"] == 1
+    spec["pipelines"][0].update(name="pendo-zero", previous_names=["pendo"])
+    project.write_spec("raw.yaml", spec)
+    project.emu.reset_metrics()
+    r = _cli(project, "raw", "up", "--no-refresh")
+    assert r.returncode == 0 and project.emu.metrics()["total"] == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    after = outputs(st)
+    assert {k: after["pipelines"]["pendo-zero"][k] for k in IDS} == {k: before[k] for k in IDS}
+    st.destroy(on_output=lambda _l: None)
+    assert project.managed_objects(sandbox) == {}

@@ -283,3 +283,16 @@ def test_two_pipelines_cannot_adopt_one_object():
                       "dataset": {"name": "A"}}, {"name": "b", "adopt": {"flow": FLOW_ID}}])
     assert msgs == [f"aep-pipelines:pipelines[1].adopt.flow: '{FLOW_ID}' is also adopted by aep-pipelines:"
                     "pipelines[0]: one AEP object can be managed by one pipeline only; remove one of them"]
+
+
+def test_a_rename_that_stopped_half_way_is_refused_with_the_way_back():
+    # What a raw `pulumi up` of a rename without previous_names leaves: both components
+    # (tests/pipeline/test_renames_engine.py makes it for real).
+    dep = deployment(("pendo", "dev", "Pendo events"))
+    dep["resources"].append({"urn": "urn:pulumi:dev::aep-pipelines::aep-pipelines:index:PendoPipeline::pendo-zero",
+                             "type": "aep-pipelines:index:PendoPipeline"})
+    (msg,) = clashes([{"name": "pendo-zero", "previous_names": ["pendo"]}], dep)
+    assert msg.startswith("aep-pipelines:pipelines[0].previous_names: the stack holds both 'pendo' and 'pendo-zero': "
+                          "a rename that ran without previous_names stopped half way")
+    assert "Set the name back to 'pendo' and run `make up`" in msg
+    assert clashes([{"name": "pendo"}], dep) == []  # the way back passes
