@@ -18,9 +18,9 @@ import sys
 import pytest
 from pulumi import automation as auto
 
-from tests.support.engine import TEST_PASSPHRASE, engine_env
+from tests.support.engine import TEST_PASSPHRASE, engine_env, require_cli
 
-from .helpers import Project, outputs, unique_sandbox
+from .helpers import Project, copy_real_project, outputs, unique_sandbox
 
 pytestmark = pytest.mark.engine
 
@@ -179,3 +179,37 @@ def test_a_rename_that_ran_without_the_cli_is_recovered_the_way_the_message_says
     assert {k: after["pipelines"]["pendo-zero"][k] for k in IDS} == {k: before[k] for k in IDS}
     st.destroy(on_output=lambda _l: None)
     assert project.managed_objects(sandbox) == {}
+
+
+def test_the_pr_preview_comment_says_why_a_rename_is_refused(tmp_path, emulator):
+    """scripts/gitops preview (the PR workflow's step) runs the same check: the comment shows the
+    refusal and its fix instead of a plan, and no AEP call is made."""
+    project = copy_real_project(tmp_path / "project")
+    dev = project / "stacks" / "Pulumi.dev.yaml"
+    sandbox = unique_sandbox("pr-rename")
+    dev.write_text(dev.read_text().replace("http://127.0.0.1:8765", emulator.base_url)
+                   .replace("aep:sandbox: dev", f"aep:sandbox: {sandbox}"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AEP_", "GITHUB_"))}
+    env["PATH"] = f"{require_cli()}{os.pathsep}{env.get('PATH', '')}"
+
+    def run(module: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", module, *args, "--stack", "dev"], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    spec = project / "pipelines.yaml"
+    original = spec.read_text()
+    up = run("pipelines.cli", "up", "--no-refresh")
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+    try:
+        spec.write_text(original.replace("  - name: pendo ", "  - name: pendo-zero ", 1))
+        emulator.reset_metrics()
+        pr = run("pipelines.gitops", "preview")
+        assert pr.returncode == 1, pr.stdout[-2000:] + pr.stderr[-2000:]
+        assert emulator.metrics()["total"] == 0
+        body = (project / ".state" / "gitops" / "preview-dev.md").read_text()
+        assert "### `dev`: preview FAILED (exit status 1)" in body, body
+        assert "add `previous_names: [pendo]` to pipelines[0]" in body and "XDM-3005-400" in body, body
+    finally:
+        spec.write_text(original)
+        down = run("pipelines.cli", "destroy")
+    assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
