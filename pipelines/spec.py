@@ -34,8 +34,6 @@ from . import ids, unique
 from .problems import Problem, SpecError, pydantic_problems, top_level, without
 from .yamlfile import YamlFileError, load_file
 
-__all__ = ["Problem", "SpecError", "Pipeline", "PipelineSpec", "load", "load_from_stack"]
-
 PROJECT = "aep-pipelines"
 TENANT_PLACEHOLDER = "{tenantId}"
 
@@ -410,8 +408,7 @@ def load_resolved(pipelines: Any = None, spec_file: str | None = None, *, sandbo
             raise SpecError(origin, [Problem(f"{PROJECT}:specFile", f"{spec_file} does not exist (relative to the "
                                              "project root): fix the path or create the file")]) from None
         except YamlFileError as e:
-            where = "".join([e.name, f", line {e.line}" if e.line else "", f", column {e.column}" if e.column else ""])
-            raise SpecError(origin, [Problem(where, e.message)]) from None
+            raise SpecError(origin, [Problem(e.location, e.message)]) from None
         if wrapper is None:
             raise SpecError(origin, [Problem(spec_file, "is empty: it must hold `pipelines:`, a list of pipelines "
                                              "(see the repository's pipelines.yaml)")])

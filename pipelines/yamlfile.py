@@ -24,8 +24,13 @@ class YamlFileError(ValueError):
 
     def __init__(self, name: str, line: int | None, column: int | None, message: str):
         self.name, self.line, self.column, self.message = name, line, column, message
-        where = "".join([f", line {line}" if line else "", f", column {column}" if line and column else ""])
-        super().__init__(f"{name}{where}: {message}")
+        super().__init__(f"{self.location}: {message}")
+
+    @property
+    def location(self) -> str:
+        """`file, line L, column C`, as far as they are known."""
+        return "".join([self.name, f", line {self.line}" if self.line else "",
+                        f", column {self.column}" if self.line and self.column else ""])
 
 
 class StrictLoader(yaml.SafeLoader):
