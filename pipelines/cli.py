@@ -272,6 +272,20 @@ def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
     return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
 
 
+def refuse_title_clashes(stack: str) -> None:
+    """Before preview and up: refuse a spec whose new schema takes a title that an object of this
+    stack still holds, such as a rename without `previous_names` (pipelines/renames.py), which
+    `up` would fail on half way. Reads the stack's config and state only: no AEP call."""
+    from pipelines import renames  # noqa: PLC0415 - the spec models load only for the commands that need them
+
+    proc = pulumi(stack, "stack", "export", "--stack", stack, capture=True, check=False)
+    if proc.returncode != 0:
+        return  # no state to compare with, or one pulumi cannot read: the pulumi command says why
+    error = renames.check(stack_config(stack), proc.stdout, ROOT)
+    if error is not None:
+        raise CliError(f"{error}\nNothing was changed (no AEP call was made).")
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +294,7 @@ def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
 def cmd_up(args: argparse.Namespace) -> int:
     base = ensure_emulator(args.stack, verbose=True)
     select_stack(args.stack, create=True)
+    refuse_title_clashes(args.stack)
     before = _previous_pipelines(args.stack)
     flags = ["up", "--yes", "--stack", args.stack]
     if not args.no_refresh:
@@ -332,6 +347,7 @@ def _stack_arg(stack: str) -> str:
 def cmd_preview(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=True)
+    refuse_title_clashes(args.stack)
     flags = ["preview", "--stack", args.stack] + (["--refresh"] if args.refresh else [])
     return pulumi(args.stack, *flags, *engine_args(args.stack, args.pulumi_args), check=False).returncode
 

@@ -141,8 +141,13 @@ def _json_pages(text: str) -> list[dict[str, Any]]:
 def step_preview(stack: str) -> int:
     cli.ensure_emulator(stack)
     cli.select_stack(stack, create=True)
-    proc = cli.pulumi(stack, "preview", "--refresh", "--diff", "--non-interactive", "--color", "never",
-                      "--stack", stack, capture=True, check=False)
+    try:
+        cli.refuse_title_clashes(stack)
+    except cli.CliError as e:  # `up` would fail half way on this spec: the comment says why, not a plan
+        proc = subprocess.CompletedProcess([], 1, "", f"error: {e}\n")
+    else:
+        proc = cli.pulumi(stack, "preview", "--refresh", "--diff", "--non-interactive", "--color", "never",
+                          "--stack", stack, capture=True, check=False)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")
     body = _write(f"preview-{stack}.md", preview_markdown(stack, proc.returncode, (proc.stdout or "") +

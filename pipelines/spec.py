@@ -26,10 +26,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from providers.models import CLASS_ALIASES, EXPERIENCE_EVENT, Mapping, Sandbox, XdmField, field_paths
+
+from . import ids, unique
+from .problems import Problem, SpecError, pydantic_problems, top_level, without
+from .yamlfile import YamlFileError, load_file
 
 PROJECT = "aep-pipelines"
 TENANT_PLACEHOLDER = "{tenantId}"
@@ -38,32 +41,6 @@ _PIPELINE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _TENANT_RE = re.compile(r"^[A-Za-z0-9]+$")
 # AEP has no published length limit for these names; 256 keeps every UI and API happy.
 _MAX_NAME = 256
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the spec: where (a path such as `pipelines[0].flow.name`) and the fix."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class SpecError(ValueError):
-    """The spec is invalid. `problems` lists every problem found, not just the first."""
-
-    def __init__(self, origin: str, problems: list[Problem]):
-        self.origin = origin
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid pipeline spec ({origin}), {len(problems)} problem(s):\n{lines}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,6 +176,8 @@ class PipelineSpec(_Model):
     """One streaming pipeline. Every part has a default: the Pendo tutorial's pipeline."""
 
     name: Annotated[str, AfterValidator(_pipeline_name)] = "pendo"
+    previous_names: list[Annotated[str, AfterValidator(_pipeline_name)]] = Field(
+        default_factory=list, description="names this pipeline had before, oldest first (docs/pipelines.md)")
     sandbox: Sandbox | None = Field(None, description="defaults to stack config aep:sandbox")
     source: SourceSpec = Field(default_factory=SourceSpec)
     schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
@@ -280,6 +259,13 @@ class Pipeline:
     adopt: dict[str, str] = field(default_factory=dict)
     retain_on_delete: bool = False
     allow_replace: frozenset[str] = frozenset()
+    previous_names: tuple[str, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        """The name the pipeline was first deployed under: its default display names and its
+        provider shard derive from it, so a rename (with previous_names) changes neither."""
+        return self.previous_names[0] if self.previous_names else self.name
 
     @property
     def field_paths(self) -> list[str]:
@@ -360,9 +346,12 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
     if adopt.get("account") and src.account is None:
         problems.append(Problem(f"{path}.adopt.account", "there is no account to adopt: declare source.account too, "
                                 "or remove adopt.account"))
+    problems += ids.check_adopt(adopt, tn, path)
     if problems:
         return None, problems
-    label = spec.name if spec.name != "pendo" else "Pendo"
+    # Display names default from the first name: a renamed pipeline keeps its AEP objects' names.
+    first = spec.previous_names[0] if spec.previous_names else spec.name
+    label = first if first != "pendo" else "Pendo"
     kind = _KIND_LABEL[src.kind]
     return Pipeline(
         name=spec.name, sandbox=sb, tenant_id=tn, source_kind=src.kind,
@@ -375,38 +364,13 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         dataset_name=spec.dataset.name or f"{label} events", dataset_description=spec.dataset.description,
         dataset_tags={k: list(v) for k, v in spec.dataset.tags.items()},
         target_name=f"Streaming Target Connection for {label}",
-        mapping_set_name=spec.mapping_set.name or f"{spec.name}-mapping",
+        mapping_set_name=spec.mapping_set.name or f"{first}-mapping",
         mappings=mappings,
         flow_name=spec.flow.name or f"Streaming Dataflow for {label}",
         flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
         adopt=adopt, retain_on_delete=spec.retain_on_delete, allow_replace=frozenset(spec.allow_replace),
+        previous_names=tuple(spec.previous_names),
     ), []
-
-
-def _unique(pipes: list[tuple[str, Pipeline]]) -> list[Problem]:
-    """Names AEP (or Pulumi) insists on being unique, checked across the stack's pipelines."""
-    problems = []
-    names = [p.name for _, p in pipes]
-    dup_names = {n for n in names if names.count(n) > 1}
-    problems += [Problem(f"{path}.name", f"{p.name!r} names another pipeline too: pipeline names name the Pulumi "
-                         "resources, give each pipeline its own")
-                 for i, (path, p) in enumerate(pipes) if p.name in dup_names and p.name in names[:i]]
-    pipes = [(path, p) for path, p in pipes if p.name not in dup_names]
-    rules = [
-        ("schema.title", lambda p: (p.sandbox, p.schema_title), "schema titles are unique per sandbox"),
-        ("dataset.name", lambda p: (p.sandbox, p.dataset_name), "two datasets of one name are hard to tell "
-         "apart"),
-        ("flow.name", lambda p: (p.sandbox, p.flow_name), "flow names identify pipelines in the AEP UI")]
-    for field, key, why in rules:
-        seen: dict[Any, str] = {}
-        for path, p in pipes:
-            k = key(p)
-            if k in seen:
-                problems.append(Problem(f"{path}.{field}", f"{k[1]!r} is also used by {seen[k]} ({why}): give each "
-                                        "pipeline its own"))
-            else:
-                seen[k] = path
-    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,72 +378,22 @@ def _unique(pipes: list[tuple[str, Pipeline]]) -> list[Problem]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _loc(prefix: str, loc: tuple) -> str:
-    s = prefix
-    for part in loc:
-        s += f"[{part}]" if isinstance(part, int) else (f".{part}" if s else str(part))
-    return s
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    """A pydantic location without its validator-wrapper entries (function-after[...], literal[...])."""
-    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
-
-
-def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names allowed at `loc` (the location of an unknown field), for suggestions."""
-    cur: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or cur is None:
-            continue
-        if isinstance(cur, type) and issubclass(cur, BaseModel):
-            info = next((f for n, f in cur.model_fields.items() if part in (n, f.alias)), None)
-            cur = _model_in(info.annotation) if info else None
-        else:
-            cur = None
-    if isinstance(cur, type) and issubclass(cur, BaseModel):
-        return [f.alias or n for n, f in cur.model_fields.items()]
-    return []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
-
-
-def _pydantic_problems(e: ValidationError, root: type[BaseModel], prefix: str) -> list[Problem]:
-    out = []
-    for err in e.errors(include_url=False):
-        loc = _clean_loc(err.get("loc", ()))
-        path = _loc(prefix, loc)
-        typ = err.get("type")
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if typ == "extra_forbidden":
-            allowed = _allowed(root, loc)
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            msg = f"unknown field: {hint}allowed here: {', '.join(allowed)}" if allowed else "unknown field: remove it"
-        elif typ == "literal_error":
-            msg = f"{msg} (got {err.get('input')!r})"
-        elif typ == "missing":
-            msg = "is required"
-        out.append(Problem(path, msg))
-    return out
-
-
 def load(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | None = None,
          tenant_id: str | None = None, base_dir: str | pathlib.Path = ".") -> list[Pipeline]:
     """Validate and resolve a stack's pipelines; raises SpecError naming every problem.
 
-    `pipelines` is the value of `aep-pipelines:pipelines` (a list, or JSON text of one);
-    `spec_file` the value of `aep-pipelines:specFile`; `sandbox`/`tenant_id` the stack's
-    `aep:sandbox`/`aep:tenantId`, the defaults for every pipeline.
+    `pipelines` is the value of `aep-pipelines:pipelines` (a list); `spec_file` the value of
+    `aep-pipelines:specFile`; `sandbox`/`tenant_id` the stack's `aep:sandbox`/`aep:tenantId`,
+    the defaults for every pipeline.
     """
+    _, resolved = load_resolved(pipelines, spec_file, sandbox=sandbox, tenant_id=tenant_id, base_dir=base_dir)
+    return [p for _, p in resolved]
+
+
+def load_resolved(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | None = None,
+                  tenant_id: str | None = None,
+                  base_dir: str | pathlib.Path = ".") -> tuple[str, list[tuple[str, Pipeline]]]:
+    """As `load`, plus where the spec came from and each pipeline's path in it (for messages)."""
     if pipelines is not None and spec_file:
         raise SpecError("stack config", [Problem(f"{PROJECT}:specFile", f"both {PROJECT}:pipelines and "
                                          f"{PROJECT}:specFile are set: keep one (`pulumi config rm ...`)")])
@@ -494,12 +408,15 @@ def load(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | 
         file = pathlib.Path(base_dir, spec_file)
         origin, prefix = f"{spec_file}, the spec file named by {PROJECT}:specFile", ""
         try:
-            wrapper = yaml.safe_load(file.read_text()) or {}
+            wrapper = load_file(file, spec_file)
         except FileNotFoundError:
             raise SpecError(origin, [Problem(f"{PROJECT}:specFile", f"{spec_file} does not exist (relative to the "
                                              "project root): fix the path or create the file")]) from None
-        except yaml.YAMLError as e:
-            raise SpecError(origin, [Problem(spec_file, f"is not valid YAML: {e}")]) from None
+        except YamlFileError as e:
+            raise SpecError(origin, [Problem(e.location, e.message)]) from None
+        if wrapper is None:
+            raise SpecError(origin, [Problem(spec_file, "is empty: it must hold `pipelines:`, a list of pipelines "
+                                             "(see the repository's pipelines.yaml)")])
         if not isinstance(wrapper, dict):
             raise SpecError(origin, [Problem(spec_file, "must be a mapping with a `pipelines:` list")])
         loc_strip = 0
@@ -513,11 +430,10 @@ def load(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | 
     try:
         parsed = SpecFile.model_validate(wrapper)
     except ValidationError as e:
-        problems = [Problem(base + p.path.removeprefix("pipelines"), p.message)
-                    for p in _pydantic_problems(e, SpecFile, "")]
+        problems = top_level(pydantic_problems(e, SpecFile, ""), base)
         # Report the rest of the spec's problems too: drop what failed and look again.
         try:
-            parsed = SpecFile.model_validate(_without(wrapper, e))
+            parsed = SpecFile.model_validate(without(wrapper, e))
         except ValidationError:
             parsed = None
     if parsed is not None and not parsed.pipelines:
@@ -528,29 +444,10 @@ def load(pipelines: Any = None, spec_file: str | None = None, *, sandbox: str | 
         problems += probs
         if pipe:
             resolved.append((f"{base}[{i}]", pipe))
-    problems += _unique(resolved)
+    problems += unique.check(resolved) + ids.check_distinct(resolved)
     if problems:
         raise SpecError(origin, problems)
-    return [p for _, p in resolved]
-
-
-def _without(data: Any, e: ValidationError) -> Any:
-    """A deep copy of `data` without the keys and list items the validation errors point at."""
-    import copy  # noqa: PLC0415
-
-    data = copy.deepcopy(data)
-    for loc in sorted((err.get("loc", ()) for err in e.errors()), key=len, reverse=True):
-        loc = _clean_loc(loc)
-        cur = data
-        for part in loc[:-1]:
-            try:
-                cur = cur[part]
-            except (KeyError, IndexError, TypeError):
-                cur = None
-                break
-        if isinstance(cur, dict) and loc:
-            cur.pop(loc[-1], None)
-    return data
+    return origin, resolved
 
 
 def load_from_stack() -> list[Pipeline]:

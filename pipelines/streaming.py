@@ -78,6 +78,12 @@ class StreamingPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None,
                  type_token: str = "aep-pipelines:index:StreamingPipeline"):
+        if pipeline.previous_names:
+            # A renamed pipeline is the same Pulumi resource under a new name: the engine moves
+            # its state, and the children follow (their names start with the component's, so
+            # each inherits `<old>-schema` etc. as an alias): no AEP object changes.
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(name=old) for old in pipeline.previous_names]))
         super().__init__(type_token, name, None, opts)
         p = self.pipeline = pipeline
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete or None)
@@ -164,5 +170,6 @@ def build(pipelines: list[Pipeline],
     out: dict[str, StreamingPipeline] = {}
     for p in pipelines:
         cls = PendoPipeline if p.source_kind == "pendo" else StreamingPipeline
-        out[p.name] = cls(p.name, p, opts=options_for(p.name, providers))
+        # The shard follows the first name, so a rename keeps the pipeline on its provider.
+        out[p.name] = cls(p.name, p, opts=options_for(p.identity, providers))
     return out

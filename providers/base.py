@@ -269,7 +269,7 @@ class AEPProvider(ResourceProvider):
                 and news.get(CHECKED) == _CHECK_RUN):
             raise ProviderError(self.refusal(_id, olds, replaces))
         dbr = None
-        if replaces and self.unique_name and news.get(self.name_field) == olds.get(self.name_field):
+        if replaces and self.unique_name and _title_key(news.get(self.name_field)) == _title_key(olds.get(self.name_field)):
             dbr = True
         return DiffResult(changes=bool(changed), replaces=replaces,
                           stables=[f.name for f in self.fields if f.replaces and f.name not in replaces],
@@ -442,6 +442,12 @@ class AEPProvider(ResourceProvider):
     def adopt_object(self, api: AEPClient, adopt_id: str, args: Any) -> tuple[str, dict]:
         """Bring an existing object under management; return (id, computed outputs)."""
         return self.adopt_by_read(api, adopt_id, args)
+
+
+def _title_key(title: Any) -> Any:
+    """What the Schema Registry compares to keep titles unique (docs/emulator.md, Unique titles):
+    a replacement whose title differs only in case still collides, so it must delete first."""
+    return title.strip().lower() if isinstance(title, str) else title
 
 
 def error_cause(err: Exception) -> str:

@@ -151,6 +151,8 @@ def _check_common(body: Any, kind_label: str) -> dict[str, Any]:
 
 
 def _check_unique_title(store, ctx: RequestContext, kind: str, title: str, own_id: str | None) -> None:
+    """XDM-3005-400 when another object of `kind` in the sandbox has this title, compared stripped
+    and lower-cased: the rule the client's spec check applies too (docs/emulator.md, Unique titles)."""
     for other in store.list(kind, ctx.org, ctx.sandbox):
         if other["meta:altId"] != own_id and other.get("title", "").strip().lower() == title.strip().lower():
             raise xdm_error(400, 3005, "Title must be unique",

@@ -125,6 +125,9 @@ CHANGES = [
            {n: "delete" for n in ("pendo-two", "pendo-two-schema", "pendo-two-dataset", "pendo-two-source",
                                   "pendo-two-target", "pendo-two-mapping", "pendo-two-flow")},
            follows_previous=True),
+    # Last: the stack keeps the new name (going back would be a rename of its own).
+    Change("rename a pipeline (previous_names)", _both(_set("name", "pendo-zero"), _set("previous_names", ["pendo"])),
+           {}),
 ]
 
 
@@ -229,7 +232,7 @@ def test_every_planned_operation_is_the_one_up_performs(project, monkeypatch):
         rows.append((change.name, planned, performed, calls))
         current = spec
         nxt = CHANGES.index(change) + 1
-        if nxt < len(CHANGES) and CHANGES[nxt].follows_previous:
+        if nxt == len(CHANGES) or CHANGES[nxt].follows_previous:
             continue
         if change.allow:
             spec = copy.deepcopy(baseline)
@@ -238,6 +241,8 @@ def test_every_planned_operation_is_the_one_up_performs(project, monkeypatch):
         apply(copy.deepcopy(baseline), f"undo {change.name}")
         current = baseline
 
+    renamed = rows[-1]
+    assert renamed[3]["reads"] == 0 and renamed[3]["writes"] == 0 and renamed[3]["ims"] == 0, renamed[3]
     table = render_table(rows)
     print(table)
     text = DOC.read_text()

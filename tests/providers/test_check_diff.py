@@ -237,6 +237,9 @@ def test_schema_replacement_deletes_first_when_the_title_stays():
     olds = checked(p, {"fields": {"a": {"type": "string"}}, "title": "t"})
     d = p.diff("id", olds, checked(p, {**olds, "class_id": "profile", "allow_replace": True}, olds=olds))
     assert d.replaces == ["class_id"] and d.delete_before_replace is True
+    d = p.diff("id", olds, checked(p, {**olds, "class_id": "profile", "title": " T ", "allow_replace": True},
+                                   olds=olds))
+    assert d.delete_before_replace is True  # the Schema Registry's titles ignore case and outer spaces
     d = p.diff("id", olds, checked(p, {**olds, "class_id": "profile", "title": "t2", "allow_replace": True},
                                    olds=olds))
     assert d.delete_before_replace is None

@@ -69,6 +69,10 @@ CASES = [
     ("mapping-to-garbage-path", _mapping(1, destination="../../etc/passwd"), ["mappings[1].destination"]),
     ("duplicated-destination", _dup_destination, ["destination", "already mapped"]),
     ("non-json-data-format", _set("source.data_format", "xml"), ["source.data_format", "JSON"]),
+    ("adopt-flow-not-a-uuid", _set("adopt.flow", "flow-1"), ["adopt.flow", "not a dataflow id", "UUID"]),
+    ("adopt-schema-of-another-tenant", _set("adopt.schema", "https://ns.adobe.com/other/schemas/" + "ab" * 16),
+     ["adopt.schema", "tenant 'other'"]),
+    ("previous-name-is-its-own", lambda p: p.update(previous_names=[p["name"]]), ["previous_names[0]", "own name"]),
 ]
 
 # Hostile values the spec does not reject yet: reported on issue 5 (docs/reliability.md).
