@@ -24,7 +24,7 @@ ifeq ($(STACK),dev)
 export PULUMI_CONFIG_PASSPHRASE ?= aep-pipelines-dev-only
 endif
 
-.PHONY: help up test venv toolchain emulator emulator-stop preview drift status demo destroy graph bench clean
+.PHONY: help up test venv toolchain env emulator emulator-stop preview drift status demo destroy graph bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 toolchain: ## make the Pulumi CLI available (.tools/pulumi/bin): on PATH, cached, or built from the Go module proxy
 	@scripts/bootstrap
+
+env: venv ## print the offline Pulumi environment: eval "$$(make -s env)" to run pulumi yourself
+	@$(PY) -m pipelines.cli env --stack $(STACK)
 
 emulator: venv ## run the AEP emulator in the foreground on the dev stack's port
 	@$(PY) -m emulator --host 127.0.0.1 --port 8765 --data-dir .state/emulator

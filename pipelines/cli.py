@@ -38,7 +38,7 @@ from typing import Any
 import requests
 import yaml
 
-from pipelines import drift, shards
+from pipelines import drift, shards, workspace
 from pipelines.workspace import DEV_PASSPHRASE, ROOT, STATE, is_loopback, pulumi_env  # noqa: F401 - re-exported
 
 EMULATOR_PID = STATE / "emulator.pid"
@@ -113,6 +113,14 @@ def start_emulator(base: str, wait: float = 30.0) -> bool:
     """
     if emulator_healthy(base):
         return False
+    running = _emulator_pid()
+    if running is not None:
+        # One emulator per data directory: a second one on the same store would corrupt it, and
+        # `emulator-stop` would lose track of the first.
+        where = _emulator_base() or "another port"
+        raise CliError(f"the background emulator for {_rel(EMULATOR_DATA)} is already running at {where} (pid "
+                       f"{running}), but the stack now targets {base}: stop it first (`make emulator-stop`), or "
+                       f"point AEP_ENDPOINT / aep:endpoint back at {where}")
     if _port_in_use(base):
         raise CliError(f"something that is not the AEP emulator is listening at {base}: stop it, or point "
                        "aep:endpoint at another port")
@@ -123,7 +131,7 @@ def start_emulator(base: str, wait: float = 30.0) -> bool:
             [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
              "--data-dir", str(EMULATOR_DATA)],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    EMULATOR_PID.write_text(f"{proc.pid}\n")
+    EMULATOR_PID.write_text(f"{proc.pid}\n{base}\n")
     note(f"starting the AEP emulator at {base} (pid {proc.pid}, data {_rel(EMULATOR_DATA)}, "
          f"log {_rel(EMULATOR_LOG)})")
     deadline = time.monotonic() + wait
@@ -140,15 +148,27 @@ def start_emulator(base: str, wait: float = 30.0) -> bool:
 def ensure_emulator(stack: str, verbose: bool = False) -> str:
     """The stack's endpoint, with the emulator started first if the endpoint is a loopback one."""
     base = endpoint_of(stack)
+    if os.environ.get("AEP_EMULATOR_AUTOSTART") == "0":
+        return base  # the user runs the emulator (or a stand-in) themselves
     if is_loopback(base) and not start_emulator(base) and verbose:
         note(f"the AEP emulator is already running at {base}")
     return base
 
 
-def _emulator_pid() -> int | None:
+def _emulator_base() -> str | None:
+    """The endpoint the background emulator was started on (the pid file's second line)."""
     try:
-        pid = int(EMULATOR_PID.read_text().strip())
-    except (FileNotFoundError, ValueError):
+        lines = EMULATOR_PID.read_text().split()
+    except FileNotFoundError:
+        return None
+    return lines[1] if len(lines) > 1 else None
+
+
+def _emulator_pid() -> int | None:
+    """The background emulator's pid, if it is still that emulator (pid file: pid, then endpoint)."""
+    try:
+        pid = int(EMULATOR_PID.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
         return None
     try:
         cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
@@ -272,18 +292,40 @@ def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
     return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
 
 
-def refuse_title_clashes(stack: str) -> None:
-    """Before preview and up: refuse a spec whose new schema takes a title that an object of this
-    stack still holds, such as a rename without `previous_names` (pipelines/renames.py), which
-    `up` would fail on half way. Reads the stack's config and state only: no AEP call."""
-    from pipelines import renames  # noqa: PLC0415 - the spec models load only for the commands that need them
+def preflight(stack: str) -> None:
+    """Before preview and up, from the stack's config and state only (no AEP call): refuse a
+    spec whose new schema takes a title an object of this stack still holds, such as a rename
+    without `previous_names` (pipelines/renames.py), which `up` would fail on half way; and a
+    spec that drops a deployed pipeline, whose dataset and dataflow `up` would delete
+    (pipelines/guards.py), unless ALLOW_DATA_LOSS=1."""
+    from pipelines import guards, renames  # noqa: PLC0415 - the spec models load only for the commands that need them
 
     proc = pulumi(stack, "stack", "export", "--stack", stack, capture=True, check=False)
     if proc.returncode != 0:
         return  # no state to compare with, or one pulumi cannot read: the pulumi command says why
-    error = renames.check(stack_config(stack), proc.stdout, ROOT)
+    config = stack_config(stack)
+    error = renames.check(config, proc.stdout, ROOT)
     if error is not None:
         raise CliError(f"{error}\nNothing was changed (no AEP call was made).")
+    spec = renames.resolved_spec(config, ROOT)
+    if spec is None:
+        return  # the program names the spec's problems
+    declared = [n for _, p in spec[1] for n in (p.name, *p.previous_names)]
+    losses = guards.removal_losses(renames.deployment_of(proc.stdout), declared)
+    if losses and not guards.allowed():
+        raise CliError(guards.refusal(losses, stack))
+    if losses:
+        note(f"{guards.ALLOW_ENV}=1: going ahead with deleting {len(losses)} object(s) that hold data")
+
+
+def confirm_flags(stack: str, action: str) -> list[str]:
+    """`--yes` for dev; elsewhere Pulumi's own prompt on a terminal, and without one an explicit YES=1."""
+    if stack == "dev" or os.environ.get("YES") == "1":
+        return ["--yes"]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return []  # pulumi shows the plan and asks before it changes anything
+    raise CliError(f"`make {action} STACK={stack}` changes a real sandbox and there is no terminal to confirm on: "
+                   f"review the plan (`make preview STACK={stack}`), then run `make {action} STACK={stack} YES=1`")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,9 +336,9 @@ def refuse_title_clashes(stack: str) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     base = ensure_emulator(args.stack, verbose=True)
     select_stack(args.stack, create=True)
-    refuse_title_clashes(args.stack)
+    preflight(args.stack)
     before = _previous_pipelines(args.stack)
-    flags = ["up", "--yes", "--stack", args.stack]
+    flags = ["up", *confirm_flags(args.stack, "up"), "--stack", args.stack]
     if not args.no_refresh:
         # Read AEP first, so the main job also repairs objects changed or deleted outside Pulumi.
         flags.append("--refresh")
@@ -334,6 +376,10 @@ def banner(stack: str, base: str, pipes: dict[str, dict[str, Any]],
         if old and old != out.get("webhookUrl"):
             # A replaced dataflow has a new inlet: the URL pasted into Pendo stops working.
             say("   ! The webhook URL changed in this update: replace it in Pendo's webhook settings.")
+        if out.get("flowState") in ("disabled", "disabling"):
+            # AEP answers the sender 200 either way, so nothing on the sender's side shows it.
+            say("   ! The dataflow is disabled: events posted to the webhook are dropped (not ingested, not "
+                "queued) until it is enabled again (flow.enabled: true, then make up).")
     say()
     say(" Paste the webhook URL into Pendo: Settings > Integrations > Webhooks > Add webhook.")
     say(f" Next: make demo{_stack_arg(stack)}   make status{_stack_arg(stack)}   make drift{_stack_arg(stack)}")
@@ -347,16 +393,27 @@ def _stack_arg(stack: str) -> str:
 def cmd_preview(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=True)
-    refuse_title_clashes(args.stack)
-    flags = ["preview", "--stack", args.stack] + (["--refresh"] if args.refresh else [])
-    return pulumi(args.stack, *flags, *engine_args(args.stack, args.pulumi_args), check=False).returncode
+    preflight(args.stack)
+    report, rc, stderr = preview_json(args.stack, *(["--refresh"] if args.refresh else []),
+                                      pulumi_args=args.pulumi_args)
+    say(drift.preview_text(args.stack, report, rc, stderr))
+    return rc if report is not None or rc else 1
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=False)
-    rc = pulumi(args.stack, "destroy", "--yes", "--stack", args.stack, *engine_args(args.stack, args.pulumi_args),
+    confirm = confirm_flags(args.stack, "destroy")
+    if os.environ.get("ALLOW_DATA_LOSS") == "1":
+        # Datasets outside dev are protected in Pulumi (pipelines/guards.py); the user asked for
+        # their loss explicitly, so lift the protection first.
+        note("ALLOW_DATA_LOSS=1: lifting Pulumi's protection from this stack's datasets before destroying")
+        pulumi(args.stack, "state", "unprotect", "--all", "--yes", "--stack", args.stack, capture=True)
+    rc = pulumi(args.stack, "destroy", *confirm, "--stack", args.stack, *engine_args(args.stack, args.pulumi_args),
                 check=False).returncode
+    if rc != 0 and os.environ.get("ALLOW_DATA_LOSS") != "1":
+        note("if pulumi refused to delete a protected dataset: its data would be lost; to go ahead, run "
+             f"`make destroy{_stack_arg(args.stack)} ALLOW_DATA_LOSS=1`")
     if rc == 0 and args.remove:
         # --preserve-config: stacks/Pulumi.<stack>.yaml is committed and stays.
         rc = pulumi(args.stack, "stack", "rm", "--yes", "--preserve-config", args.stack, check=False).returncode
@@ -532,6 +589,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    """`make env`: the offline Pulumi environment as export lines, for `eval "$(make -s env)"`."""
+    say(workspace.exports(args.stack))
+    return 0
+
+
 def cmd_emulator_start(args: argparse.Namespace) -> int:
     base = endpoint_of(args.stack)
     if not is_loopback(base):
@@ -587,6 +650,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ds.add_argument("--remove", action="store_true", help="also remove the stack (its config file stays)")
     gr = add("graph", cmd_graph, "render the stack's resource graph")
     gr.add_argument("--output", default=str(ROOT / "docs" / "resource-graph.png"))
+    add("env", cmd_env, "print the offline Pulumi environment as shell export lines")
     add("emulator-start", cmd_emulator_start, "start the background emulator")
     add("emulator-stop", cmd_emulator_stop, "stop the background emulator")
     args, extra = p.parse_known_args(argv)
@@ -602,6 +666,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return args.fn(args)
+    except BrokenPipeError:  # `make -s env | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except CliError as e:
         note(f"error: {e}")
         return 1

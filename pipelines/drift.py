@@ -25,6 +25,8 @@ CLEAN, DRIFT, FAILED = "clean", "drift", "failed"
 EXIT = {CLEAN: 0, DRIFT: 2, FAILED: 1}
 _OP_RANK = {"replace": 5, "create-replacement": 4, "delete-replaced": 3, "create": 2, "delete": 2, "update": 1}
 _SYMBOL = {"update": "~", "create": "+", "delete": "-", "replace": "+-"}
+# Inputs that only help validate at preview (a mapping set's copy of the schema's paths).
+_NOT_SHOWN = {"schema_field_paths"}
 # The engine's own closing lines: they say that something failed, never what.
 _GENERIC = ("preview failed", "update failed", "no changes were expected")
 
@@ -67,7 +69,7 @@ def changes(report: dict[str, Any]) -> list[dict[str, Any]]:
                                    "type": urn.split("::")[-2].rsplit(":", 1)[-1], "name": urn.split("::")[-1],
                                    "urn": urn, "fields": {} if entry is None else entry["fields"], "gone": False}
         if op != "delete-replaced":  # its "new" side is empty: it says nothing about what changed
-            for k in diff:
+            for k in (k for k in diff if k not in _NOT_SHOWN):
                 entry["fields"].setdefault(k, (old.get(k), new.get(k)))
         if op == "create":
             entry["gone"] = urn in refreshed_gone or (not step.get("oldState") and urn in refreshed)
@@ -306,3 +308,47 @@ def markdown(stack: str, result: Outcome) -> str:
 
 def _md(text: str) -> str:
     return "`" + text.strip().replace("`", "'") + "`" if text.startswith(" ") else text.replace("|", "\\|")
+
+
+def counts(report: dict[str, Any]) -> dict[str, int]:
+    """Resources by what the plan does to them (one operation each), as Pulumi's summary counts them."""
+    per: dict[str, str] = {}
+    for step in report.get("steps") or []:
+        op = step.get("op")
+        if op in (None, "refresh", "read") or is_provider(step["urn"]):
+            continue
+        op = "replace" if op in ("create-replacement", "delete-replaced") else op
+        if _OP_RANK.get(op, 0) >= _OP_RANK.get(per.get(step["urn"], ""), 0):
+            per[step["urn"]] = op
+    out: dict[str, int] = {}
+    for op in per.values():
+        out[op] = out.get(op, 0) + 1
+    return out
+
+
+_VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
+         "same": "unchanged"}
+
+
+def preview_text(stack: str, report: dict[str, Any] | None, rc: int, stderr: str = "") -> str:
+    """`make preview`: each planned change with its element-by-element diff, the counts, and any error."""
+    if report is None:
+        tail = "\n".join((stderr or "").strip().splitlines()[-10:]) or f"pulumi exited with status {rc}"
+        return f"Preview of stack {stack!r} failed:\n  {tail}"
+    found = changes(report)
+    lines = [f"Plan for stack {stack!r}:"]
+    lines += plan_lines(found) or ["  no changes"]
+    tally = report.get("changeSummary") or counts(report)
+    lines += ["", "Resources:"]
+    order = ["create", "update", "replace", "delete"]
+    for op in sorted(tally, key=lambda o: order.index(o) if o in order else len(order)):
+        symbol = f"{_SYMBOL[op]} " if op in _SYMBOL else ""
+        lines.append(f"    {symbol}{tally[op]} {_VERB.get(op, op)}")
+    lines.append("")
+    errs = errors(report)
+    if errs:
+        lines.append("Refused or failed:" if rc else "Diagnostics:")
+        lines += [f"  {e}" for e in _grouped(errs)]
+    elif rc:
+        lines.append("\n".join((stderr or "").strip().splitlines()[-5:]))
+    return "\n".join(lines)

@@ -27,7 +27,7 @@ import subprocess
 import sys
 from typing import Any
 
-from . import cli
+from . import cli, drift
 
 MARKER = "<!-- aep-pipelines:{kind}:{stack} -->"
 OUT_DIR = cli.STATE / "gitops"
@@ -93,7 +93,7 @@ def preview_markdown(stack: str, rc: int, text: str) -> str:
         text = text[:30000] + "\n...\n" + text[-29000:]
     return (f"{MARKER.format(kind='preview', stack=stack)}\n"
             f"### `{stack}`: {verdict}\n\n```\n{summary}\n```\n\n"
-            f"<details><summary>pulumi preview --refresh --diff ({stack})</summary>\n\n```diff\n{text}\n```\n"
+            f"<details><summary>the plan: pulumi preview --refresh ({stack})</summary>\n\n```diff\n{text}\n```\n"
             "</details>\n")
 
 
@@ -142,12 +142,13 @@ def step_preview(stack: str) -> int:
     cli.ensure_emulator(stack)
     cli.select_stack(stack, create=True)
     try:
-        cli.refuse_title_clashes(stack)
+        cli.preflight(stack)
     except cli.CliError as e:  # `up` would fail half way on this spec: the comment says why, not a plan
         proc = subprocess.CompletedProcess([], 1, "", f"error: {e}\n")
     else:
-        proc = cli.pulumi(stack, "preview", "--refresh", "--diff", "--non-interactive", "--color", "never",
-                          "--stack", stack, capture=True, check=False)
+        # The plan as `make preview` shows it: each change with its element-by-element diff.
+        report, rc, stderr = cli.preview_json(stack, "--refresh", "--non-interactive")
+        proc = subprocess.CompletedProcess([], rc, drift.preview_text(stack, report, rc, stderr) + "\n", stderr)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")
     body = _write(f"preview-{stack}.md", preview_markdown(stack, proc.returncode, (proc.stdout or "") +

@@ -118,16 +118,17 @@ def _problem(path: str, kind: str, title: str, h: Held, declared: dict[str, str]
                    f"it another schema.title, or remove {h.pipeline!r} in a run of its own first")
 
 
-def check(config: dict[str, Any], export_text: str, base_dir: pathlib.Path) -> SpecError | None:
-    """The clashes of the stack's spec (from its committed `config`) with its state (the text of
-    `pulumi stack export`), as a SpecError; None when there are none, or when the spec is
-    invalid (the program names its problems) or the state unreadable (pulumi reports it)."""
+def deployment_of(export_text: str) -> dict[str, Any]:
+    """The `deployment` of a `pulumi stack export`; empty when there is none or it is unreadable."""
     try:
-        deployment = (json.loads(export_text or "{}") or {}).get("deployment") or {}
+        return (json.loads(export_text or "{}") or {}).get("deployment") or {}
     except (json.JSONDecodeError, AttributeError):
-        return None
-    if not deployment.get("resources"):
-        return None
+        return {}
+
+
+def resolved_spec(config: dict[str, Any], base_dir: pathlib.Path) -> tuple[str, list[tuple[str, Any]]] | None:
+    """The stack's spec (from its committed `config`), resolved as the program will: (origin,
+    [(path, pipeline)]); None when it is invalid (the program names its problems)."""
     pipelines = config.get(f"{PROJECT}:pipelines")
     if isinstance(pipelines, str):
         try:
@@ -136,9 +137,22 @@ def check(config: dict[str, Any], export_text: str, base_dir: pathlib.Path) -> S
             return None
     tenant = config.get("aep:tenantId") or os.environ.get("AEP_TENANT_ID") or None
     try:
-        origin, pipes = load_resolved(pipelines, config.get(f"{PROJECT}:specFile"), sandbox=config.get("aep:sandbox"),
-                                      tenant_id=tenant, base_dir=base_dir)
+        return load_resolved(pipelines, config.get(f"{PROJECT}:specFile"), sandbox=config.get("aep:sandbox"),
+                             tenant_id=tenant, base_dir=base_dir)
     except SpecError:
         return None
+
+
+def check(config: dict[str, Any], export_text: str, base_dir: pathlib.Path) -> SpecError | None:
+    """The clashes of the stack's spec (from its committed `config`) with its state (the text of
+    `pulumi stack export`), as a SpecError; None when there are none, or when the spec is
+    invalid (the program names its problems) or the state unreadable (pulumi reports it)."""
+    deployment = deployment_of(export_text)
+    if not deployment.get("resources"):
+        return None
+    spec = resolved_spec(config, base_dir)
+    if spec is None:
+        return None
+    origin, pipes = spec
     problems = collisions(pipes, deployment)
     return SpecError(f"{origin}, compared with what the stack has deployed", problems) if problems else None

@@ -41,9 +41,9 @@ def defaults(stack: str) -> dict[str, str]:
 
 def search_path(current: str | None = None) -> str:
     """PATH with the bootstrapped CLI and the project virtualenv first."""
-    venv_bin = pathlib.Path(sys.executable).parent
-    return os.pathsep.join([str(TOOLS_BIN), str(venv_bin), current if current is not None else
-                            os.environ.get("PATH", "")])
+    first = [str(TOOLS_BIN), str(pathlib.Path(sys.executable).parent)]
+    rest = (current if current is not None else os.environ.get("PATH", "")).split(os.pathsep)
+    return os.pathsep.join(first + [d for d in rest if d and d not in first])
 
 
 def pulumi_env(stack: str, base: dict[str, str] | None = None) -> dict[str, str]:
