@@ -209,3 +209,13 @@ def test_secrets_on_an_awskms_key_instead_of_a_passphrase(tmp_path, s3, fresh_em
     assert "Stack 'kms' is up: 1 pipeline(s)" in up.stdout
     assert dev.DEV_CLIENT_SECRET not in s3.read(BUCKET, f"{STACKS}kms.json")
     d.assert_converged()
+
+    # The stack leaves the backend (`make destroy` + `pulumi stack rm`); its committed file stays.
+    gone = cli(d.dir, env, "destroy", "--remove", "--stack", "kms")
+    assert gone.returncode == 0, output(gone)[-3000:]
+    assert f"{STACKS}kms.json" not in s3.keys(BUCKET)
+    # `make up` makes it again on the KMS key the file names, and the file's secrets still decrypt.
+    again = cli(d.dir, env, "up", "--stack", "kms")
+    assert again.returncode == 0, output(again)[-4000:]
+    assert yaml.safe_load((d.dir / "stacks" / "Pulumi.kms.yaml").read_text()) == settings
+    d.assert_converged()
