@@ -56,10 +56,8 @@ class Deployment:
     def __init__(self, tmp: pathlib.Path, emu: EmulatorProcess, sandbox: str, pipelines: int = 1,
                  name: str = "rel", config: dict[str, str] | None = None, secret: str = dev.DEV_CLIENT_SECRET,
                  client_id: str = dev.DEV_CLIENT_ID, env: dict[str, str] | None = None,
-                 share: "Deployment | None" = None, secrets_provider: str | None = None):
-        """`share`: another Deployment whose project copy and backend this stack joins.
-
-        `secrets_provider`: `pulumi stack init --secrets-provider` (default: the passphrase)."""
+                 share: "Deployment | None" = None):
+        """`share`: another Deployment whose project copy and backend this stack joins."""
         self.cli = str(require_cli() / "pulumi")
         if share is None:
             self.dir = copy_real_project(tmp / "project")
@@ -68,8 +66,7 @@ class Deployment:
             self.dir, self.env = share.dir, {**share.env, **(env or {})}
         self.emu, self.sandbox, self.name = emu, sandbox, name
         self.write_spec(pipelines)
-        provider = ["--secrets-provider", secrets_provider] if secrets_provider else []
-        self.run("stack", "init", name, *provider).ok()
+        self.run("stack", "init", name).ok()
         settings = {"aep:endpoint": emu.base_url, "aep:clientId": client_id, "aep:orgId": dev.DEV_ORG_ID,
                     "aep:sandbox": sandbox, "aep:tenantId": dev.TENANT_ID,
                     "aep-pipelines:specFile": "spec.yaml",

@@ -190,25 +190,27 @@ def test_an_up_killed_mid_run_recovers_through_the_documented_steps(tmp_path, s3
     assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
 
 
-def test_secrets_on_an_awskms_key_instead_of_a_passphrase(tmp_path, s3, fresh_emulator):
-    """`pulumi stack init --secrets-provider awskms://...`, then `make up` with no passphrase at all."""
+def test_secrets_move_from_the_passphrase_to_an_awskms_key(tmp_path, s3, fresh_emulator):
+    """`pulumi stack change-secrets-provider awskms://...` on a deployed stack, then `make up` with no passphrase."""
     key_id = s3.kms_key("aep-pipelines")
     provider = f"awskms://alias/aep-pipelines?region=us-east-1&endpoint={s3.url}"
-    d = Deployment(tmp_path, fresh_emulator, "s3-kms", name="kms", env=s3.env(BUCKET), secrets_provider=provider)
+    d = Deployment(tmp_path, fresh_emulator, "s3-kms", name="kms", env=s3.env(BUCKET))
+    first = cli(d.dir, d.env, "up", "--stack", "kms")  # on the passphrase, as every new stack starts
+    assert first.returncode == 0, output(first)[-4000:]
+
+    d.run("stack", "change-secrets-provider", provider).ok()  # needs the old passphrase and the new key
     settings = yaml.safe_load((d.dir / "stacks" / "Pulumi.kms.yaml").read_text())
     assert settings["secretsprovider"] == provider and "encryptionsalt" not in settings
-    # The stack's data key is wrapped by that KMS key: KMS itself unwraps it.
+    # The stack's data key is now wrapped by that KMS key: KMS itself unwraps it.
     data_key = s3.client("kms").decrypt(CiphertextBlob=base64.b64decode(settings["encryptedkey"]))
     assert data_key["KeyId"].endswith(key_id) and len(data_key["Plaintext"]) == 32
     assert settings["config"]["aep:clientSecret"]["secure"]
 
-    # No passphrase in the environment: a passphrase stack would fail here ("passphrase must be set").
+    # No passphrase in the environment from here on: a passphrase stack fails ("passphrase must be set").
     env = {k: v for k, v in d.env.items() if k != "PULUMI_CONFIG_PASSPHRASE"}
     up = cli(d.dir, env, "up", "--stack", "kms")
-    assert up.returncode == 0, output(up)[-4000:]
-    assert "Stack 'kms' is up: 1 pipeline(s)" in up.stdout
+    assert up.returncode == 0 and "8 unchanged" in up.stdout, output(up)[-4000:]
     assert dev.DEV_CLIENT_SECRET not in s3.read(BUCKET, f"{STACKS}kms.json")
-    d.assert_converged()
 
     # The stack leaves the backend (`make destroy` + `pulumi stack rm`); its committed file stays.
     gone = cli(d.dir, env, "destroy", "--remove", "--stack", "kms")
@@ -216,6 +218,6 @@ def test_secrets_on_an_awskms_key_instead_of_a_passphrase(tmp_path, s3, fresh_em
     assert f"{STACKS}kms.json" not in s3.keys(BUCKET)
     # `make up` makes it again on the KMS key the file names, and the file's secrets still decrypt.
     again = cli(d.dir, env, "up", "--stack", "kms")
-    assert again.returncode == 0, output(again)[-4000:]
+    assert again.returncode == 0 and "+ 8 created" in again.stdout, output(again)[-4000:]
     assert yaml.safe_load((d.dir / "stacks" / "Pulumi.kms.yaml").read_text()) == settings
     d.assert_converged()
