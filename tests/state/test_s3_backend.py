@@ -221,3 +221,19 @@ def test_secrets_move_from_the_passphrase_to_an_awskms_key(tmp_path, s3, fresh_e
     assert again.returncode == 0 and "+ 8 created" in again.stdout, output(again)[-4000:]
     assert yaml.safe_load((d.dir / "stacks" / "Pulumi.kms.yaml").read_text()) == settings
     d.assert_converged()
+
+
+def test_a_stack_moves_from_the_file_backend_to_the_bucket(tmp_path, s3, fresh_emulator):
+    """docs/state.md's move: `stack export` on the old backend, `stack init` + `stack import` on the bucket."""
+    d = Deployment(tmp_path, fresh_emulator, "s3-move", name="move")  # the file backend of engine_env
+    first = cli(d.dir, d.env, "up", "--stack", "move")
+    assert first.returncode == 0, output(first)[-4000:]
+    d.run("stack", "export", "--file", str(tmp_path / "move.json")).ok()
+
+    d.env.update(s3.env(BUCKET))
+    d.run("stack", "init", "move").ok()  # the committed file's encryptionsalt: the same passphrase
+    d.run("stack", "import", "--file", str(tmp_path / "move.json")).ok()
+    assert f"{STACKS}move.json" in s3.keys(BUCKET)
+    drift = cli(d.dir, d.env, "drift", "--stack", "move")
+    assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
+    d.assert_converged()
