@@ -33,7 +33,8 @@ def timed(project: pathlib.Path, env: dict[str, str], *args: str) -> float:
     p = subprocess.run([sys.executable, "-m", "pipelines.cli", *args, "--stack", "dev"], cwd=project, env=env,
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
-        raise RuntimeError(f"pipelines.cli {' '.join(args)} exited {p.returncode}:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
+        raise RuntimeError(f"pipelines.cli {' '.join(args)} exited {p.returncode}:\n"
+                           f"{p.stdout[-3000:]}{p.stderr[-3000:]}")
     return time.monotonic() - t0
 
 

@@ -47,7 +47,8 @@ class MotoS3:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"moto_server exited with {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
             try:
                 requests.get(self.url + "/moto-api/", timeout=0.5)
                 return self

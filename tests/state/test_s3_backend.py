@@ -190,6 +190,7 @@ def test_an_up_killed_mid_run_recovers_through_the_documented_steps(tmp_path, s3
     assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
 
 
+@pytest.mark.slow
 def test_secrets_move_from_the_passphrase_to_an_awskms_key(tmp_path, s3, fresh_emulator):
     """`pulumi stack change-secrets-provider awskms://...` on a deployed stack, then `make up` with no passphrase."""
     key_id = s3.kms_key("aep-pipelines")
