@@ -49,8 +49,19 @@ def project_for(base: pathlib.Path, emu: EmulatorProcess, backend_env: dict[str,
     return project, env
 
 
-def one_run(project: pathlib.Path, env: dict[str, str]) -> list[float]:
-    return [timed(project, env, "up"), timed(project, env, "up"), timed(project, env, "destroy")]
+def s3_requests(log: pathlib.Path) -> int:
+    """Requests moto has served so far: werkzeug logs one line per request."""
+    return log.read_text(errors="replace").count("HTTP/1.1") if log.exists() else 0
+
+
+def one_run(project: pathlib.Path, env: dict[str, str], log: pathlib.Path | None = None) -> list[tuple[float, int]]:
+    """The three steps: (seconds, S3 requests) each; requests are 0 on the file backend."""
+    out = []
+    for args in (("up",), ("up",), ("destroy",)):
+        before = s3_requests(log) if log else 0
+        seconds = timed(project, env, *args)
+        out.append((seconds, (s3_requests(log) - before) if log else 0))
+    return out
 
 
 def main() -> int:
@@ -66,23 +77,24 @@ def main() -> int:
             load_before = os.getloadavg()
             setups = {"file": project_for(base / "file", emu, {"PULUMI_BACKEND_URL": f"file://{base / 'backend'}"}),
                       "s3": project_for(base / "s3", emu, s3.env("team-state"))}
-            results: dict[str, list[list[float]]] = {"file": [], "s3": []}
+            results: dict[str, list[list[tuple[float, int]]]] = {"file": [], "s3": []}
             for _ in range(runs):  # interleaved, so a change in the machine's load hits both alike
                 for name, (project, env) in setups.items():
-                    results[name].append(one_run(project, env))
+                    results[name].append(one_run(project, env, s3.log_path if name == "s3" else None))
             load_after = os.getloadavg()
         finally:
             emu.stop()
             s3.stop()
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; {os.cpu_count()} CPUs")
-    print(f"| step | file backend (s, {runs} runs) | S3 on moto (s, {runs} runs) | median S3 / file |")
-    print("| --- | --- | --- | --- |")
+    print(f"| step | file backend (s, {runs} runs) | S3 on moto (s, {runs} runs) | median S3 / file | S3 requests |")
+    print("| --- | --- | --- | --- | --- |")
     for i, step in enumerate(STEPS):
-        f = [r[i] for r in results["file"]]
-        s = [r[i] for r in results["s3"]]
+        f = [r[i][0] for r in results["file"]]
+        s = [r[i][0] for r in results["s3"]]
+        requests = sorted({r[i][1] for r in results["s3"]})
         print(f"| {step} | {', '.join(f'{x:.1f}' for x in f)} | {', '.join(f'{x:.1f}' for x in s)} | "
-              f"{statistics.median(s) / statistics.median(f):.2f} |")
+              f"{statistics.median(s) / statistics.median(f):.2f} | {', '.join(map(str, requests))} |")
     return 0
 
 
