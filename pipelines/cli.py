@@ -78,6 +78,12 @@ def stack_config(stack: str) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
 
 
+def _secrets_provider(stack: str) -> str | None:
+    """The `secretsprovider` of the stack's committed file (a KMS URL), if it names one."""
+    path = stack_file(stack)
+    return (yaml.safe_load(path.read_text()) or {}).get("secretsprovider") if path.exists() else None
+
+
 def endpoint_of(stack: str) -> str:
     """The AEP base URL the providers will use: AEP_ENDPOINT first, as the client reads it."""
     value = os.environ.get("AEP_ENDPOINT") or stack_config(stack).get("aep:endpoint") or DEFAULT_ENDPOINT
@@ -228,6 +234,10 @@ def pulumi(stack: str, *args: str, capture: bool = False, check: bool = True) ->
 
 def select_stack(stack: str, create: bool) -> None:
     args = ["stack", "select", stack] + (["--create"] if create else [])
+    if create and (provider := _secrets_provider(stack)):
+        # A stack new to this backend keeps the KMS its committed file names (and that file's
+        # encryptedkey, so its secure values still decrypt); Pulumi alone would ask for a passphrase.
+        args += ["--secrets-provider", provider]
     proc = pulumi(stack, *args, capture=True, check=False)
     if proc.returncode != 0:
         if not create and "no stack named" in (proc.stderr or "").lower():
