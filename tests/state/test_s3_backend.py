@@ -34,15 +34,16 @@ STACKS = ".pulumi/stacks/aep-pipelines/"
 
 
 def cli(cwd: pathlib.Path, env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`make <command> STACK=<stack>`: the module the Makefile runs, in the project copy."""
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    """`make <command> STACK=<stack> YES=1`: the module the Makefile runs, in the project copy, as CI
+    runs it (no terminal, so stacks other than dev need the explicit YES=1)."""
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env={**env, "YES": "1"},
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def start_cli(cwd: pathlib.Path, env: dict[str, str], log: pathlib.Path, *args: str) -> subprocess.Popen:
     """The same in the background, in its own process group (so kill_group ends it and its children)."""
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env,
+        return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env={**env, "YES": "1"},
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
