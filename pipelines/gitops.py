@@ -211,6 +211,9 @@ def step_drift(stack: str) -> int:
 
 
 def step_deploy(stack: str) -> int:
+    """The merge to main is the confirmation: the PR showed the plan and a reviewer approved it.
+    One-way doors stay refused unless the merged spec allows them (allow_replace)."""
+    os.environ["YES"] = "1"
     return cli.main(["up", "--stack", stack])
 
 
