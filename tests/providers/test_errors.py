@@ -118,3 +118,26 @@ def test_typed_error_carries_status_code_and_request_id(h):
     assert (err.status, err.code) == (404, "FLOW-1439-404")
     assert err.request_id and err.request_id in str(err)
     assert err.method == "GET" and err.path.startswith(f"{FS}/sourceConnections/")
+
+
+def test_the_provider_server_still_formats_errors_through_the_module_we_replace():
+    """base._quiet_provider_errors swaps the `traceback` global of Pulumi's dynamic-provider
+    server; if the SDK stops formatting failures with it, provider errors would regain their
+    Python frames silently: fail here instead."""
+    import importlib.util
+    import pathlib
+
+    from providers.base import ProviderError, _MessageOnlyTraceback
+
+    # Read, not imported: the server module starts serving on import.
+    source = pathlib.Path(importlib.util.find_spec("pulumi.dynamic.__main__").origin).read_text()
+    assert "\nimport traceback\n" in source, "pulumi.dynamic's server no longer imports traceback"
+    assert "context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())" in source
+    try:
+        raise ProviderError("Dataset 'x' (id): read failed: HTTP 401 invalid_client. Next: check ...")
+    except ProviderError:
+        assert _MessageOnlyTraceback().format_exc() == "Dataset 'x' (id): read failed: HTTP 401 invalid_client. Next: check ..."
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        assert _MessageOnlyTraceback().format_exc().startswith("Traceback (most recent call last):")
