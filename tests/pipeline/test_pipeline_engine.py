@@ -127,13 +127,23 @@ def test_4_target_connection_deleted_out_of_band_is_recreated_and_the_flow_follo
     r = project.session(sandbox).delete(f"{project.emu.base_url}{FS}/targetConnections/{out['targetConnectionId']}")
     assert r.status_code in (200, 204), r.text
 
-    _, plan = project.preview(st, refresh=True)
-    # The providers: a connection id is immutable on a flow, so a new target connection
-    # replaces the flow; nothing else moves.
-    assert plan.ops == {"pendo-target": {"create"},
-                        "pendo-flow": {"create-replacement", "replace", "delete-replaced"}}
+    # A connection id is immutable on a flow, so a new target connection replaces the flow,
+    # and the webhook URL changes with it: a one-way door, refused until the user allows it.
+    project.emu.reset_metrics()
+    with pytest.raises(auto.errors.CommandError) as refused:
+        project.preview(st, refresh=True)
+    assert "refused (one-way door): Dataflow 'Streaming Dataflow for Pendo'" in str(refused.value)
+    assert f"the webhook URL changes from {out['webhookUrl']}" in str(refused.value)
+    assert project.api_calls()["writes"] == 0
 
-    up, plan = project.up(st, refresh=True)
+    st.workspace.env_vars["ALLOW_DATA_LOSS"] = "1"
+    try:
+        _, plan = project.preview(st, refresh=True)
+        assert plan.ops == {"pendo-target": {"create"},
+                            "pendo-flow": {"create-replacement", "replace", "delete-replaced"}}
+        up, plan = project.up(st, refresh=True)
+    finally:
+        del st.workspace.env_vars["ALLOW_DATA_LOSS"]
     assert up.summary.resource_changes.get("create") == 1 and up.summary.resource_changes.get("replace") == 1
     healed = outputs(up)
     assert healed["targetConnectionId"] != out["targetConnectionId"]

@@ -37,8 +37,9 @@ def _cli(project: Project, stack: str, *args: str) -> subprocess.CompletedProces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AEP_"))}
     env.update(engine_env(project.state))
     env["PULUMI_CONFIG_PASSPHRASE"] = TEST_PASSPHRASE
+    env["YES"] = "1"  # as CI runs it: no terminal to confirm on
     return subprocess.run([sys.executable, "-m", "pipelines.cli", *args, "--stack", stack], cwd=project.dir, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
 def test_a_rename_with_previous_names_changes_no_aep_object(project):

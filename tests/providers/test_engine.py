@@ -164,6 +164,11 @@ def test_out_of_band_deletion_is_recreated(st, h):
 def test_a_source_definition_change_rebuilds_the_connection_and_its_flow(st, h):
     before = stored(h, "flow")[0]["id"]
     st.set_config("pipeline:sourceSpec", auto.ConfigValue(HTTP_STREAMING_SPEC))
+    h.reset()
+    with pytest.raises(auto.CommandError, match=r"refused \(one-way door\): Dataflow"):
+        st.preview(**QUIET)  # a new flow means a new webhook URL: not without the user's word
+    assert h.calls() == {}
+    st.set_config("pipeline:allowFlowReplace", auto.ConfigValue("true"))
     up = st.up(**QUIET)
     assert up.summary.resource_changes == {"replace": 2, "same": 5}
     assert up.outputs["flow_id"].value != before

@@ -27,7 +27,8 @@ target = TargetConnection("lake", dataset_id=dataset.id, schema_id=schema.schema
 mapping = MappingSet("pendo", schema_id=schema.schema_id, schema_field_paths=schema.known_field_paths,
                      mappings=json.loads(cfg.get("mappings") or json.dumps(MAPPINGS)))
 flow = Dataflow("pendo", source_connection_id=source.id, target_connection_id=target.id,
-                mapping_id=mapping.id, mapping_version=mapping.version, enabled=cfg.get_bool("enabled"))
+                mapping_id=mapping.id, mapping_version=mapping.version, enabled=cfg.get_bool("enabled"),
+                allow_replace=cfg.get_bool("allowFlowReplace"))
 
 pulumi.export("inlet_url", flow.inlet_url)
 pulumi.export("flow_id", flow.id)
