@@ -302,6 +302,7 @@ class RequestGate:
 
 
 def _flatten(routes):
+    """Every concrete route under `routes`, included routers expanded."""
     # FastAPI >= 0.16x keeps included routers as branches whose candidates carry the full path.
     for r in routes:
         if hasattr(r, "effective_candidates"):
