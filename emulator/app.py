@@ -20,7 +20,14 @@ class EmulatorApp(FastAPI):
     """FastAPI with the request gate (metrics, latency, faults) outside every other layer."""
 
     def build_middleware_stack(self):
-        return RequestGate(super().build_middleware_stack(), self, self.state.metrics, self.state.faults)
+        from .services import inlet  # noqa: PLC0415
+
+        async def inlet_post(scope, receive, send):
+            await inlet.fast_path(self.state, scope, receive, send)
+
+        fast = {("POST", t): inlet_post for t in ("/collection/{inlet_id}", "/collection/{inlet_id}/",
+                                                  "/collection/batch/{inlet_id}", "/collection/batch/{inlet_id}/")}
+        return RequestGate(super().build_middleware_stack(), self, self.state.metrics, self.state.faults, fast)
 
 
 def create_app(data_dir: str, **settings) -> FastAPI:
