@@ -290,12 +290,10 @@ class IngestWriter:
                     job.error = exc
                     continue
                 job.outcomes = [process(target, e, job.received) for e in job.events]
-                out_bytes = 0
-                for o in job.outcomes:
-                    if o.record is not None:
-                        text = json.dumps(o.record, separators=(",", ":"))
-                        out_bytes += len(text)
-                        store.append_record(target.org, target.sandbox, target.dataset_id, o.record)
+                texts = [json.dumps(o.record, separators=(",", ":")) for o in job.outcomes if o.record is not None]
+                if texts:
+                    store.append_record_texts(target.org, target.sandbox, target.dataset_id, texts)
+                out_bytes = sum(len(t) for t in texts)
                 run_key = (target.org, target.sandbox, target.flow["id"])
                 prev = runs.get(run_key)
                 runs[run_key] = (target, (prev[1] if prev else []) + job.outcomes,
