@@ -37,7 +37,7 @@ async def read_json(request: Request, error: Callable[[str], AEPError]) -> Any:
 
 
 def query_int(request: Request, name: str, default: int | None, error: Callable[[str], AEPError],
-              minimum: int = 0) -> int | None:
+              minimum: int = 0, maximum: int | None = None) -> int | None:
     """An integer query parameter (`default` when absent); 400 in the service's shape when malformed.
 
     An empty value (`?limit=`) counts as absent only when there is a default to fall back on;
@@ -52,4 +52,6 @@ def query_int(request: Request, name: str, default: int | None, error: Callable[
     value = int(raw)
     if value < minimum:
         raise error(f"Query parameter '{name}' must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise error(f"Query parameter '{name}' must be <= {maximum}")
     return value
