@@ -209,7 +209,7 @@ def load_schema(raw: dict[str, Any]):
 # -- which spec operations the emulator serves --------------------------------------------------
 
 
-def _route_regex(template: str) -> re.Pattern:
+def route_regex(template: str) -> re.Pattern:
     out, pos = "", 0
     for m in re.finditer(r"\{([^}:]+)(:path)?\}", template):
         out += re.escape(template[pos:m.start()]) + (".+" if m.group(2) else "[^/]+")
@@ -221,7 +221,7 @@ def served(emu: EmulatorProcess, base: str, operation) -> bool:
     """Whether the emulator routes this spec operation (a sample value in each path parameter)."""
     routes = getattr(emu, "_fuzz_routes", None)
     if routes is None:
-        routes = emu._fuzz_routes = [(r["method"], _route_regex(r["path"])) for r in emu.admin("GET", "routes")]
+        routes = emu._fuzz_routes = [(r["method"], route_regex(r["path"])) for r in emu.admin("GET", "routes")]
     concrete = base + re.sub(r"\{[^}]+\}", "x1", operation.path)
     return any(m == operation.method.upper() and rx.match(concrete) for m, rx in routes)
 
