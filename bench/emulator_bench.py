@@ -1,13 +1,17 @@
 """Emulator throughput and latency: a CRUD mix and the streaming inlet.
 
-    .venv/bin/python -m bench.emulator_bench [--rounds 300] [--events 3000] [--senders 8]
+    .venv/bin/python -m bench.emulator_bench [--rounds 300] [--events 3000] [--senders 8] [--client requests]
 
 Starts a private emulator process, then reports requests per second and p50/p99 latency
 (client-measured, loopback, keep-alive) for:
 
 * a Flow Service + Catalog CRUD mix, one client: create, get, patch with If-Match, list
   and delete of source connections, plus dataset create/get/delete;
-* the inlet: Pendo events posted by several concurrent senders to one flow's inletUrl.
+* the inlet: Pendo events posted by several concurrent senders to one flow's inletUrl
+  (keep-alive http.client connections by default; `--client requests` for requests sessions).
+
+It prints the load average and the emulator's own CPU time per inlet event with the table:
+on a shared 2-core machine the throughput depends on what else runs.
 
 It is a benchmark, not a test: it asserts nothing. The figures go in docs/emulator.md.
 """
@@ -15,9 +19,13 @@ It is a benchmark, not a test: it asserts nothing. The figures go in docs/emulat
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
 import statistics
 import threading
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -107,21 +115,47 @@ def pendo_inlet(emu: EmulatorProcess) -> str:
     return got["options"]["inletUrl"]
 
 
-def inlet_load(inlet_url: str, events: int, senders: int) -> tuple[list[float], float]:
-    """`senders` threads, each with its own keep-alive session, post `events` in total."""
+def _http_poster(inlet_url: str):
+    """A keep-alive connection posting JSON with the standard library: a webhook sender's cost,
+    not a Python HTTP framework's (requests spends about 0.6 ms of CPU per post, as much as
+    the emulator itself, and the two share this machine's cores)."""
+    url = urllib.parse.urlsplit(inlet_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+
+    def post(event: dict) -> None:
+        conn.request("POST", url.path, body=json.dumps(event), headers=headers)
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"inlet answered {r.status}")
+    return post
+
+
+def _requests_poster(inlet_url: str):
+    s = requests.Session()
+
+    def post(event: dict) -> None:
+        s.post(inlet_url, json=event).raise_for_status()
+    return post
+
+
+def inlet_load(inlet_url: str, events: int, senders: int, client: str = "http") -> tuple[list[float], float]:
+    """`senders` threads, each with its own keep-alive connection, post `events` in total."""
     per = events // senders
     samples: list[float] = []
     lock = threading.Lock()
+    make = _http_poster if client == "http" else _requests_poster
 
     def sender(n: int) -> None:
-        s = requests.Session()
+        post = make(inlet_url)
         mine = []
         for i in range(per):
             event = {"event": "guideDisplayed", "accountId": "acme", "visitorId": f"v{n}",
                      "uniqueId": uuid.uuid4().hex, "timestamp": int(time.time()),
                      "properties": {"guideProperties": {"name": f"guide {i}"}}}
             t = time.perf_counter()
-            s.post(inlet_url, json=event).raise_for_status()
+            post(event)
             mine.append(time.perf_counter() - t)
         with lock:
             samples.extend(mine)
@@ -140,15 +174,22 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=300, help="CRUD rounds (5 requests each)")
     ap.add_argument("--events", type=int, default=3000, help="inlet events in total")
     ap.add_argument("--senders", type=int, default=8, help="concurrent inlet senders")
+    ap.add_argument("--client", choices=("http", "requests"), default="http",
+                    help="inlet senders: the standard library's http.client (default) or requests")
     args = ap.parse_args()
 
+    load_before = os.getloadavg()
     with EmulatorProcess() as emu:
         t0 = time.perf_counter()
         lat = crud_mix(emu, args.rounds)
         crud_wall = time.perf_counter() - t0
         inlet_url = pendo_inlet(emu)
-        inlet_samples, inlet_wall = inlet_load(inlet_url, args.events, args.senders)
+        cpu0 = _process_cpu(emu.proc.pid)
+        inlet_samples, inlet_wall = inlet_load(inlet_url, args.events, args.senders, args.client)
+        server_ms = (_process_cpu(emu.proc.pid) - cpu0) * 1000 / max(1, len(inlet_samples))
 
+    print(f"load average {load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min, {os.cpu_count()} CPUs); "
+          f"emulator CPU {server_ms:.2f} ms per inlet event; inlet client: {args.client}")
     print("| Workload | Requests | Requests/s | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
     everything = [x for v in lat.values() for x in v]
@@ -156,6 +197,16 @@ def main() -> None:
     for kind, samples in lat.items():
         print(report(f"  {kind}", samples, sum(samples)))
     print(report(f"inlet, {args.senders} senders", inlet_samples, inlet_wall))
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

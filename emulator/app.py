@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .errors import AEPError
+from .errors import AEPError, route_error
 from .faults import FaultInjector, RequestGate
 from .metrics import Metrics
 from .seed import seed
@@ -18,7 +20,14 @@ class EmulatorApp(FastAPI):
     """FastAPI with the request gate (metrics, latency, faults) outside every other layer."""
 
     def build_middleware_stack(self):
-        return RequestGate(super().build_middleware_stack(), self, self.state.metrics, self.state.faults)
+        from .services import inlet  # noqa: PLC0415
+
+        async def inlet_post(scope, receive, send):
+            await inlet.fast_path(self.state, scope, receive, send)
+
+        fast = {("POST", t): inlet_post for t in ("/collection/{inlet_id}", "/collection/{inlet_id}/",
+                                                  "/collection/batch/{inlet_id}", "/collection/batch/{inlet_id}/")}
+        return RequestGate(super().build_middleware_stack(), self, self.state.metrics, self.state.faults, fast)
 
 
 def create_app(data_dir: str, **settings) -> FastAPI:
@@ -39,6 +48,19 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     @app.exception_handler(AEPError)
     async def _aep_error(_request: Request, exc: AEPError):
         return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing_error(request: Request, exc: StarletteHTTPException):
+        # Raised by routing only (no handler raises it): an unknown path (404) or method (405).
+        err = route_error(request.url.path, exc.status_code, f"{request.method} {request.url.path}: "
+                          + ("no such resource" if exc.status_code == 404 else "method not allowed"))
+        return JSONResponse(err.body, status_code=err.status, headers={**err.headers, **(exc.headers or {})})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        # Handlers read raw parameters themselves, so this is a safety net, never FastAPI's 422 shape.
+        err = route_error(request.url.path, 400, f"{request.method} {request.url.path}: malformed request")
+        return JSONResponse(err.body, status_code=err.status, headers=err.headers)
 
     # The inlet first: webhook traffic is the hot path, and its /collection/ paths overlap nothing.
     app.include_router(inlet.router)

@@ -96,6 +96,7 @@ _TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
     412: "Precondition Failed",
@@ -104,3 +105,38 @@ _TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+# Codes for a path or method that no emulated service serves. Where the service documents a
+# not-found code (FLOW-1101-404, XDM-1012-404) it is used; the rest are the emulator's.
+_ROUTE_CODES = {
+    "flow": {400: 1400, 404: 1101, 405: 1000},
+    "xdm": {400: 1000, 404: 1012, 405: 1405},
+    "DP": {400: "DP-1001", 404: "DP-1404", 405: "DP-1405"},
+    "CAT": {400: "CAT-1003", 404: "CAT-1101", 405: "CAT-1405"},
+}
+
+
+def route_error(path: str, status: int, message: str) -> AEPError:
+    """A 404 (no such path), 405 (method not served) or 400 in the shape of the service owning `path`.
+
+    Without this, FastAPI would answer `{"detail": ...}`, a shape no AEP service uses.
+    """
+    if status not in (400, 404, 405):
+        status = 404
+    if path.startswith("/data/foundation/flowservice"):
+        return flow_error(status, _ROUTE_CODES["flow"][status], message)
+    if path.startswith("/data/foundation/schemaregistry"):
+        return xdm_error(status, _ROUTE_CODES["xdm"][status], _TITLES[status], message)
+    if path.startswith("/data/foundation/conversion"):
+        return service_error(status, _ROUTE_CODES["DP"][status], message)
+    if path.startswith("/data/foundation/catalog"):
+        return service_error(status, _ROUTE_CODES["CAT"][status], message)
+    if path.startswith("/collection"):
+        slug = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}[status]
+        return AEPError(status, {"type": f"https://ns.adobe.com/adobecloud/problem/data-collection-service-{slug}",
+                                 "status": str(status), "title": _TITLES[status], "report": {"message": message}})
+    if path.startswith("/ims/"):
+        return AEPError(status, {"error": "invalid_request", "error_description": message})
+    # Nothing owns the path: the Adobe I/O gateway answers, in its own shape.
+    return gateway_error(status, f"{status}050", message)

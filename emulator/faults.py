@@ -234,11 +234,13 @@ class RequestGate:
     can abort the TCP connection for commit_then_drop.
     """
 
-    def __init__(self, app, owner, metrics: Metrics, faults: FaultInjector):
+    def __init__(self, app, owner, metrics: Metrics, faults: FaultInjector, fast_paths: dict | None = None):
+        """`fast_paths`: {(method, route template): async (scope, receive, send)} served instead of `app`."""
         self.app = app
         self.owner = owner  # the FastAPI app, for its routes
         self.metrics = metrics
         self.faults = faults
+        self.fast_paths = fast_paths or {}
         self._routes: list | None = None
 
     def _route_table(self) -> list[tuple[Any, frozenset[str], str]]:
@@ -263,6 +265,7 @@ class RequestGate:
             return
         method, path = scope["method"], scope["path"]
         template = self.route_template(scope)
+        app = self.fast_paths.get((method, template), self.app)
         decision = self.faults.decide(method, path, template)
         if decision.latency_ms > 0:
             await asyncio.sleep(decision.latency_ms / 1000)
@@ -285,7 +288,7 @@ class RequestGate:
                 if message["type"] == "http.response.start":
                     status[0] = message["status"]
 
-            await self.app(scope, receive, swallow)
+            await app(scope, receive, swallow)
             self.metrics.record(method, template, None, decision.label)
             await _abort_connection(send)
             return
@@ -296,12 +299,13 @@ class RequestGate:
             await send(message)
 
         try:
-            await self.app(scope, receive, record_status)
+            await app(scope, receive, record_status)
         finally:
             self.metrics.record(method, template, status[0] if status[0] is not None else 500)
 
 
 def _flatten(routes):
+    """Every concrete route under `routes`, included routers expanded."""
     # FastAPI >= 0.16x keeps included routers as branches whose candidates carry the full path.
     for r in routes:
         if hasattr(r, "effective_candidates"):

@@ -34,7 +34,9 @@ def _missing_sandbox(service: str):
         return flow_error(400, 2105, "Header is missing: x-sandbox-name")
     if service == "schemaregistry":
         return xdm_error(400, 1010, "Missing header", "The x-sandbox-name header is required")
-    return service_error(400, "GATEWAY-2105", "Header is missing: x-sandbox-name")
+    # Data Prep and Catalog document no code for it: Flow Service's number, in their own code format.
+    prefix = {"dataprep": "DP", "catalog": "CAT"}.get(service, "GATEWAY")
+    return service_error(400, f"{prefix}-2105", "Header is missing: x-sandbox-name")
 
 
 def gateway(service: str) -> Callable[[Request], RequestContext]:

@@ -53,6 +53,12 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        # Bumped by every put/delete of a kind not in `volatile_kinds` (runs and tokens, which only the
+        # inlet and IMS write and no cached view depends on), under the store lock: a
+        # reader that caches what it derived from such documents (the inlet writer's targets)
+        # compares it to know its cache is still exact.
+        self.generation = 0
+        self.volatile_kinds: frozenset[str] = frozenset(("run", "token"))
 
     @contextlib.contextmanager
     def tx(self) -> Iterator["Store"]:
@@ -88,6 +94,8 @@ class Store:
         """Insert or replace a document, keeping its original position in listings."""
         text = json.dumps(doc, separators=(",", ":"))
         with self.tx():
+            if kind not in self.volatile_kinds:
+                self.generation += 1
             self._db.execute(
                 "INSERT INTO objects (kind, org, sandbox, id, doc) VALUES (?,?,?,?,?) "
                 "ON CONFLICT (kind, org, sandbox, id) DO UPDATE SET doc=excluded.doc",
@@ -96,6 +104,8 @@ class Store:
 
     def delete(self, kind: str, org: str, sandbox: str, id_: str) -> bool:
         with self.tx():
+            if kind not in self.volatile_kinds:
+                self.generation += 1
             cur = self._db.execute(
                 "DELETE FROM objects WHERE kind=? AND org=? AND sandbox=? AND id=?",
                 (kind, org, sandbox, id_),
@@ -124,11 +134,12 @@ class Store:
 
     # -- dataset records -------------------------------------------------------------
 
-    def append_record(self, org: str, sandbox: str, dataset_id: str, record: dict[str, Any]) -> None:
+    def append_record_texts(self, org: str, sandbox: str, dataset_id: str, texts: list[str]) -> None:
+        """Append records already serialised as compact JSON (the inlet measures their size anyway)."""
         with self.tx():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO records (org, sandbox, dataset_id, doc) VALUES (?,?,?,?)",
-                (org, sandbox, dataset_id, json.dumps(record, separators=(",", ":"))),
+                [(org, sandbox, dataset_id, t) for t in texts],
             )
 
     def records(self, org: str, sandbox: str, dataset_id: str, limit: int = 1000, start: int = 0) -> list[dict]:

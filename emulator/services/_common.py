@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from typing import Any, Callable
@@ -10,6 +11,8 @@ from typing import Any, Callable
 from fastapi import Request
 
 from ..errors import AEPError
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def now_ms() -> int:
@@ -34,15 +37,21 @@ async def read_json(request: Request, error: Callable[[str], AEPError]) -> Any:
 
 
 def query_int(request: Request, name: str, default: int | None, error: Callable[[str], AEPError],
-              minimum: int = 0) -> int | None:
-    """An integer query parameter (None/default when absent); 400 in the service's shape when malformed."""
+              minimum: int = 0, maximum: int | None = None) -> int | None:
+    """An integer query parameter (`default` when absent); 400 in the service's shape when malformed.
+
+    An empty value (`?limit=`) counts as absent only when there is a default to fall back on;
+    for a parameter without one it is malformed, as in AEP (a 400, never a None to trip over).
+    """
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and default is not None):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise error(f"Query parameter '{name}' must be an integer, got '{raw}'") from None
+    # int() alone would also take " 5", "+5" and "1_000"; AEP's parsers take digits only.
+    if not _INTEGER.fullmatch(raw):
+        raise error(f"Query parameter '{name}' must be an integer, got '{raw}'")
+    value = int(raw)
     if value < minimum:
         raise error(f"Query parameter '{name}' must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise error(f"Query parameter '{name}' must be <= {maximum}")
     return value

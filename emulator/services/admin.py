@@ -58,6 +58,17 @@ async def clear_faults(request: Request):
     return Response(status_code=204)
 
 
+@router.get("/routes")
+async def routes(request: Request):
+    """Every route the emulator serves outside /_emulator/: [{method, path}] with FastAPI path templates
+    (`{name}` one segment, `{name:path}` any rest), so a test can tell which spec operations exist here."""
+    from ..faults import _flatten  # noqa: PLC0415
+
+    out = sorted({(m, r.path) for r in _flatten(request.app.router.routes) if not r.path.startswith("/_emulator")
+                  for m in (getattr(r, "methods", None) or ()) if m != "HEAD"})
+    return [{"method": m, "path": p} for m, p in out]
+
+
 @router.get("/objects")
 async def objects(request: Request):
     """Stored object counts by kind across every org and sandbox (tokens excluded)."""

@@ -54,16 +54,19 @@ def _check_request(ctx: RequestContext, store, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise _bad("The request body must be a JSON object")
     fields = {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
-    if "name" in fields and not isinstance(fields["name"], str):
-        raise _bad("'name' must be a string")
+    for key in ("name", "description"):
+        if key in fields and not isinstance(fields[key], str):
+            raise _bad(f"'{key}' must be a string")
     tags = fields.get("tags")
     if tags is not None and not (isinstance(tags, dict) and all(
             isinstance(v, list) and all(isinstance(s, str) for s in v) for v in tags.values())):
         raise _bad("'tags' must be an object whose values are arrays of strings")
-    ref = fields.get("schemaRef")
-    if ref is not None:
+    if "schemaRef" in fields:
+        ref = fields["schemaRef"]
         if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
             raise _bad("'schemaRef.id' must be the $id of an XDM schema")
+        if not isinstance(ref.get("contentType", ""), str):
+            raise _bad("'schemaRef.contentType' must be a string")
         if xdm.get_schema(store, ctx.org, ctx.sandbox, ref["id"]) is None:
             raise _bad(f"Schema {ref['id']} does not exist in sandbox '{ctx.sandbox}'")
         fields["schemaRef"] = {"id": ref["id"],
@@ -132,6 +135,14 @@ def list_datasets(request: Request, ctx: RequestContext = _ctx):
     for simple in ("name", "description", "createdClient", "createdUser", "updatedUser", "version"):
         if simple in q:
             docs = [d for d in docs if str(d.get(simple)) == q[simple]]
+    for stamp in ("created", "updated"):  # epoch-ms integers in the spec, matched exactly
+        if stamp in q:
+            value = query_int(request, stamp, None, _bad, minimum=-(2 ** 63))
+            if value >= 2 ** 63:
+                raise _bad(f"Query parameter '{stamp}' is out of range")
+            docs = [d for d in docs if d.get(stamp) == value]
+    if q.get("enableErrorDiagnostics", "false").lower() not in ("true", "false"):
+        raise _bad("Query parameter 'enableErrorDiagnostics' must be true or false")
     docs = _order(docs, q.get("orderBy") or q.get("sort"))
     page = docs[start:start + limit]
     return {d["id"]: _view(d, q.get("properties")) for d in page}

@@ -51,6 +51,7 @@ def _normalise_mapping(m: Any, i: int, ctx: RequestContext, now: int) -> dict[st
         raise _bad(f"mappings[{i}]: invalid destination path '{dest}'")
     if source is not None and not isinstance(source, str):
         raise _bad(f"mappings[{i}]: 'source' must be a string")
+    _check_mapping_types(m, i)
     raw_type = m.get("sourceType") or "ATTRIBUTE"
     if raw_type not in mapping.SOURCE_TYPES:
         raise _bad(f"mappings[{i}]: sourceType must be one of ATTRIBUTE, EXPRESSION, STATIC (got '{raw_type}')")
@@ -77,11 +78,52 @@ def _normalise_mapping(m: Any, i: int, ctx: RequestContext, now: int) -> dict[st
     return out
 
 
+# The types of the MappingOperation fields a client sets (server fields such as id, version and
+# the created/modified stamps are the server's: a sent value is ignored, whatever its type).
+_MAPPING_TYPES: dict[str, tuple[type, ...]] = {
+    "sourceType": (str,), "name": (str,), "description": (str,), "identity": (bool,), "primaryIdentity": (bool,),
+    "functionVersion": (int,), "matchScore": (int, float), "expressionAttributes": (list,),
+    "identityGroup": (str,), "namespaceCode": (str,),
+}
+
+
+def _check_types(obj: dict[str, Any], types_by_key: dict[str, tuple[type, ...]], where: str,
+                 nullable: frozenset[str] = frozenset()) -> None:
+    """Sent fields have their spec type; null only where it means "not sent" (`nullable`)."""
+    for key, types in types_by_key.items():
+        if key not in obj or (obj[key] is None and key in nullable):
+            continue
+        value = obj[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _bad(f"{where}{key} has the wrong type ({type(value).__name__})")
+
+
+def _check_set_types(body: dict[str, Any]) -> None:
+    """The client-set top-level fields of a mapping set (this project's provider sends name: null)."""
+    _check_types(body, {"name": (str,), "description": (str,), "strictMapping": (bool,),
+                        "allowNullValues": (bool,), "tags": (list,)}, "", nullable=frozenset({"name", "description"}))
+    for tag in body.get("tags") or []:
+        if not (isinstance(tag, dict) and isinstance(tag.get("name", ""), str)
+                and isinstance(tag.get("values", []), list) and all(isinstance(v, str) for v in tag.get("values", []))):
+            raise _bad("'tags' must be an array of {name, values: [strings]}")
+
+
+def _check_mapping_types(m: dict[str, Any], i: int) -> None:
+    # A null source is an empty one (the destination stays unset), as the tutorial's "" is.
+    _check_types(m, {**_MAPPING_TYPES, "source": (str,), "sourceAttribute": (str,)}, f"mappings[{i}].",
+                 nullable=frozenset({"source", "sourceAttribute"}))
+    attrs = m.get("expressionAttributes")
+    if isinstance(attrs, list) and not all(isinstance(a, str) for a in attrs):
+        raise _bad(f"mappings[{i}].expressionAttributes must be an array of strings")
+
+
 def _schema_ref(body: dict[str, Any]) -> dict[str, Any]:
     out = body.get("outputSchema")
     ref = out.get("schemaRef") if isinstance(out, dict) else None
     if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
         raise _bad("outputSchema.schemaRef.id is required")
+    if ref.get("contentType") is not None and not isinstance(ref["contentType"], str):
+        raise _bad("outputSchema.schemaRef.contentType must be a string")
     return {"id": ref["id"], "contentType": ref.get("contentType") or "application/vnd.adobe.xed-full+json;version=1"}
 
 
@@ -105,6 +147,7 @@ def _build_version(body: Any, ctx: RequestContext, store, previous: dict[str, An
     raw = body.get("mappings")
     if not isinstance(raw, list):
         raise _bad("'mappings' must be an array")
+    _check_set_types(body)
     now = now_ms()
     mappings = [_normalise_mapping(m, i, ctx, now) for i, m in enumerate(raw)]
     _check_destinations(ctx, store, ref["id"], mappings)
@@ -206,8 +249,9 @@ def list_mapping_sets(request: Request, ctx: RequestContext = _ctx):
     q = request.query_params
     if "limit" not in q or "start" not in q:
         raise _bad("Query parameters 'limit' and 'start' are required")
-    limit = query_int(request, "limit", None, _bad, minimum=1)
-    start = query_int(request, "start", None, _bad)
+    # int32 in the spec, like most of Data Prep's integers.
+    limit = query_int(request, "limit", None, _bad, minimum=1, maximum=2 ** 31 - 1)
+    start = query_int(request, "start", None, _bad, maximum=2 ** 31 - 1)
     store = request.app.state.store
     docs = [d["versions"][-1] for d in store.list(kinds.MAPPING_SET, ctx.org, ctx.sandbox)]
     if q.get("name"):
@@ -239,6 +283,7 @@ async def validate_mapping_set(request: Request, ctx: RequestContext = _ctx):
     raw = body.get("mappings")
     if not isinstance(raw, list):
         raise _bad("'mappings' must be an array")
+    _check_set_types(body)
     now = now_ms()
     mappings = [_normalise_mapping(m, i, ctx, now) for i, m in enumerate(raw)]
     return {"validationResponse": _validation(ctx, request.app.state.store, ref["id"], mappings)}

@@ -143,7 +143,9 @@ def _spec_ref(body: dict[str, Any], field: str) -> dict[str, Any]:
     ref = body.get(field)
     if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
         raise _invalid(f"'{field}.id' is required.")
-    return {"id": ref["id"], "version": str(ref.get("version") or "1.0")}
+    if ref.get("version") is not None and not isinstance(ref["version"], str):
+        raise _invalid(f"'{field}.version' must be a string such as \"1.0\".")
+    return {"id": ref["id"], "version": ref.get("version") or "1.0"}
 
 
 def _store(request: Request):
@@ -287,6 +289,8 @@ def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any
     else:
         props, orderby, start = q.getlist("property"), q.get("orderby"), 0
         limit = q.get("limit")
+        if q.get("count", "false").lower() not in ("true", "false"):
+            raise _invalid(f"Invalid count {q['count']!r}: use true or false.")
         count = q.get("count", "").lower() == "true"
         if count and limit is not None:
             raise _invalid("Query parameters 'limit' and 'count' cannot be used together.", LIMIT_WITH_COUNT)
@@ -438,10 +442,13 @@ async def create_connection(request: Request, ctx: Ctx):
     spec = _connection_spec(request, spec_ref["id"])
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         raise _invalid("'name' is required.")
+    _check_text_fields(body)
     auth = body.get("auth")
     if spec.get("authSpec") and not (isinstance(auth, dict) and auth.get("specName")
                                      and isinstance(auth.get("params"), dict)):
         raise _invalid("'auth.specName' and 'auth.params' are required for this connection spec.")
+    if isinstance(auth, dict) and "specName" in auth and not isinstance(auth["specName"], str):
+        raise _invalid("'auth.specName' must be a string naming one of the connection spec's authSpec entries.")
     fields = {k: body[k] for k in _USER_FIELDS["connections"] if k in body}
     fields["connectionSpec"] = spec_ref
     doc = _new_entity(ctx, fields)
@@ -500,6 +507,21 @@ def _require(body: dict[str, Any], *fields: str) -> None:
     missing = [f for f in fields if body.get(f) in (None, "", {})]
     if missing:
         raise _invalid(f"Required field(s) missing: {', '.join(missing)}.")
+    _check_text_fields(body)
+
+
+def _check_text_fields(body: dict[str, Any]) -> None:
+    """`name`, `description` and `data.format` are strings wherever they are sent (the DTOs' types)."""
+    for key in ("name", "description"):
+        if key in body and not isinstance(body[key], str):
+            raise _invalid(f"'{key}' must be a string, got {json.dumps(body[key])[:60]}.")
+    data = body.get("data")
+    if isinstance(data, dict) and "format" in data and not isinstance(data["format"], str):
+        raise _invalid(f"'data.format' must be a string, got {json.dumps(data['format'])[:60]}.")
+    schema = data["schema"] if isinstance(data, dict) and "schema" in data else {}
+    if not (isinstance(schema, dict) and isinstance(schema.get("id", ""), str)
+                                   and isinstance(schema.get("version", ""), str)):
+        raise _invalid("'data.schema' must be an object with string 'id' and 'version'.")
 
 
 @router.post("/sourceConnections")
@@ -675,6 +697,7 @@ async def create_flow(request: Request, ctx: Ctx):
         raise _invalid(f"Flow spec {spec_ref['id']} does not exist.")
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         raise _invalid("'name' is required.")
+    _check_text_fields(body)
     sources = _connections(request, ctx, "sourceConnections", body.get("sourceConnectionIds"))
     targets = _connections(request, ctx, "targetConnections", body.get("targetConnectionIds"))
     for conns, allowed, label in ((sources, flow_spec["sourceConnectionSpecIds"], "source"),

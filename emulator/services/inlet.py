@@ -1,411 +1,182 @@
 """The streaming inlet (dcs.adobedc.net/collection/...) and an emulator-only dataset reader.
 
-Webhook senders such as Pendo cannot set Platform headers, so the inlet is not behind the
-gateway: the inlet id in the path names the org and sandbox (kinds.INLET, registered by
-Flow Service when it creates a streaming flow). A raw event is mapped with the flow's
-mapping set version, completed and validated against the target dataset's schema, and
-appended to the dataset. As in AEP, mapping and validation failures do not fail the HTTP
-call (unless `syncValidation=true`); they show up in the flow's run metrics.
-
-Runs: one run document per flow per UTC hour, its counters aggregated over that hour's
-events. That keeps `GET /runs?property=flowId==...` small however many events arrive,
-while still rolling over the way AEP's streaming runs do.
+The inlet is the emulator's hot path: every webhook event of every test and script goes
+through it. Its requests are therefore served by `fast_path`, a plain ASGI handler that
+RequestGate (emulator/faults.py) calls instead of FastAPI's routing stack, after metrics,
+latency and faults have been applied as for any other route. The FastAPI routes below
+declare the same paths (for the route table, metrics keys and `/_emulator/routes`) and
+serve them through the same `accept()` if a request ever reaches them. What happens to
+the events is emulator/ingest.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
+import logging
 import os
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from typing import Any, Mapping
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from .. import kinds, mapping, xdm
+from .. import kinds
 from ..errors import AEPError, service_error
 from ..gateway import RequestContext, gateway
+from ..ingest import IngestWriter, Job, problem
 from ._common import now_ms, query_int
 
 router = APIRouter()
+log = logging.getLogger("emulator.inlet")
 
 MAX_BODY_BYTES = 1024 * 1024
-RUN_WINDOW_MS = 3_600_000
-MAX_RUN_ERRORS = 20
-
-# Run-level error codes. The prefixes are AEP's (monitoring docs show MAPPER-3700-400 and
-# INGEST-1212-400); which number AEP uses for each emulated case is the emulator's choice.
-MAPPER_ERROR = mapping.MAPPER_ERROR
-VALIDATION_ERROR = "INGEST-1212-400"
-FLOW_DISABLED = "INGEST-1401-400"
-TARGET_MISSING = "INGEST-1404-400"
+# The inlet's paths, with or without a trailing slash: group 1 is "batch/" for the batch endpoint.
+INLET_PATH = re.compile(r"^/collection/(batch/)?([^/]+)/?$")
 
 _xaction_seq = itertools.count(1)
 _pid = os.getpid() % 10000
-
-
-def _problem(status: int, slug: str, title: str, message: str, **extra: Any) -> AEPError:
-    """Data Collection Service problem body (note: `status` is a string there)."""
-    return AEPError(status, {"type": f"https://ns.adobe.com/adobecloud/problem/{slug}", "status": str(status),
-                             "title": title, "report": {"message": message, **extra}})
 
 
 def _xaction_id(received: int) -> str:
     return f"{received}:{_pid:04d}:{next(_xaction_seq)}"
 
 
-@dataclass
-class Outcome:
-    """What happened to one event: the stored record, or why it was not stored."""
-    record: dict[str, Any] | None = None
-    code: str | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Target:
-    """Everything an inlet post needs about its flow, resolved once per request."""
-    org: str
-    sandbox: str
-    flow: dict[str, Any]
-    dataset_id: str | None = None
-    index: dict[str, dict[str, Any]] | None = None
-    mapping_set: dict[str, Any] | None = None
-    problem: tuple[str, str] | None = None  # (code, message) failing every event of this post
-
-
-# -- resolution -----------------------------------------------------------------------
-
-
-def _resolve_inlet(store, inlet_id: str, auth: str) -> dict[str, Any]:
-    inlet = store.get(kinds.INLET, "", "", inlet_id)
-    if inlet is None:
-        raise _problem(404, "data-collection-service-not-found", "Not Found",
-                       f"Inlet {inlet_id} does not exist")
-    if inlet.get("authenticationRequired"):
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        tok = store.get(kinds.TOKEN, "", "", token) if token else None
-        if tok is None or tok["expiresAt"] <= time.time() or tok.get("org") != inlet["org"]:
-            raise _problem(401, "data-collection-service-authorization", "Authorization",
-                           "Authorization token is missing or invalid for this authenticated inlet")
-    return inlet
-
-
-def _resolve_target(store, inlet_id: str, flow_id: str | None, auth: str) -> Target:
-    """Pick the flow (header, query, or the inlet's only flow) and load its mapping, dataset and schema."""
-    inlet = _resolve_inlet(store, inlet_id, auth)
-    org, sandbox = inlet["org"], inlet["sandbox"]
-    flow_ids = inlet.get("flowIds") or []
-    if not flow_id:
-        if len(flow_ids) != 1:
-            raise _problem(400, "data-collection-service-bad-request", "Bad Request",
-                           f"Inlet {inlet_id} serves {len(flow_ids)} dataflows; send x-adobe-flow-id")
-        flow_id = flow_ids[0]
-    flow = store.get(kinds.FLOW, org, sandbox, flow_id) if flow_id in flow_ids else None
-    if flow is None:
-        raise _problem(400, "data-collection-service-bad-request", "Bad Request",
-                       f"Dataflow {flow_id} does not exist or does not belong to inlet {inlet_id}")
-    target = Target(org=org, sandbox=sandbox, flow=flow)
-    if flow.get("state", "enabled") != "enabled":
-        target.problem = (FLOW_DISABLED, f"Dataflow {flow_id} is disabled; the record was not ingested")
-        return target
-    tc_ids = flow.get("targetConnectionIds") or []
-    tc = store.get(kinds.TARGET_CONNECTION, org, sandbox, tc_ids[0]) if tc_ids else None
-    ds_id = ((tc or {}).get("params") or {}).get("dataSetId")
-    dataset = kinds.dataset(store, org, sandbox, ds_id) if ds_id else None
-    if dataset is None:
-        target.problem = (TARGET_MISSING, f"Target dataset {ds_id} of dataflow {flow_id} does not exist")
-        return target
-    target.dataset_id = ds_id
-    schema_id = (dataset.get("schemaRef") or {}).get("id")
-    schema = xdm.get_schema(store, org, sandbox, schema_id) if schema_id else None
-    if schema is not None:
-        target.index = xdm.field_index(schema, store, org, sandbox)
-    for t in flow.get("transformations") or []:
-        if str(t.get("name", "")).lower() == "mapping":
-            params = t.get("params") or {}
-            ms = kinds.mapping_version(store, org, sandbox, params.get("mappingId", ""), params.get("mappingVersion"))
-            if ms is None:
-                target.problem = (MAPPER_ERROR, f"Mapping set {params.get('mappingId')} version "
-                                                f"{params.get('mappingVersion')} does not exist")
-            target.mapping_set = ms
-    return target
-
-
-# -- processing -----------------------------------------------------------------------
-
-
-def _event_time(event: Any, received: int) -> str:
-    """ExperienceEvent `timestamp`: the vendor's own (Pendo sends epoch seconds) or the receive time."""
-    ts = event.get("timestamp") if isinstance(event, dict) else None
-    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
-        return xdm.epoch_to_iso(ts)
-    if isinstance(ts, str) and xdm.is_datetime(ts):
-        return ts
-    return xdm.epoch_to_iso(received)
-
-
-def process(target: Target, event: Any, received: int) -> Outcome:
-    """Map, complete and validate one event for its target; no storage."""
-    if target.problem:
-        return Outcome(code=target.problem[0], errors=[target.problem[1]])
-    if not isinstance(event, dict):
-        return Outcome(code=MAPPER_ERROR, errors=["The event must be a JSON object"])
-    if target.mapping_set is not None:
-        record, errors = mapping.apply(target.mapping_set, event, target.index)
-        if errors:
-            return Outcome(code=MAPPER_ERROR, errors=errors)
-    else:
-        # No mapping: the post is XDM already, either bare or in the streaming envelope.
-        body = event.get("body")
-        record = dict(body["xdmEntity"]) if isinstance(body, dict) and isinstance(body.get("xdmEntity"), dict) \
-            else dict(event)
-    index = target.index
-    if index is not None:
-        # AEP fills the ExperienceEvent/record identifiers the Pendo mapping never sets.
-        if "_id" in index and "_id" not in record:
-            record["_id"] = str(uuid.uuid4())
-        if "timestamp" in index and "timestamp" not in record:
-            record["timestamp"] = _event_time(event, received)
-        errors = xdm.validate_record(record, index)
-        if errors:
-            return Outcome(code=VALIDATION_ERROR, errors=errors)
-    return Outcome(record=record)
-
-
-def _record_run(store, target: Target, outcomes: list[Outcome], in_bytes: int, out_bytes: int, now: int) -> None:
-    """Fold this post's outcomes into the flow's run for the current hour (inside the caller's transaction)."""
-    flow_id = target.flow["id"]
-    window = now - now % RUN_WINDOW_MS
-    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aep-emulator-run:{flow_id}:{window}"))
-    run = store.get(kinds.RUN, target.org, target.sandbox, run_id)
-    if run is None:
-        run = {
-            "id": run_id, "flowId": flow_id, "createdAt": now, "updatedAt": now,
-            "createdBy": "acp_streaming_ingestion", "updatedBy": "acp_streaming_ingestion",
-            "createdClient": "acp_streaming_ingestion", "updatedClient": "acp_streaming_ingestion",
-            "sandboxName": target.sandbox, "imsOrgId": target.org,
-            "flowSpec": target.flow.get("flowSpec"), "providerRefId": target.flow.get("providerRefId", ""),
-            "metrics": {
-                "durationSummary": {"startedAtUTC": now, "completedAtUTC": now},
-                "sizeSummary": {"inputBytes": 0, "outputBytes": 0},
-                "recordSummary": {"inputRecordCount": 0, "createdRecordCount": 0, "outputRecordCount": 0,
-                                  "failedRecordCount": 0},
-                "statusSummary": {"status": "success", "errors": []},
-            },
-            "activities": [],
-        }
-    m = run["metrics"]
-    rs = m["recordSummary"]
-    ok = sum(1 for o in outcomes if o.record is not None)
-    rs["inputRecordCount"] += len(outcomes)
-    rs["outputRecordCount"] += ok
-    rs["createdRecordCount"] = rs["outputRecordCount"]
-    rs["failedRecordCount"] += len(outcomes) - ok
-    m["sizeSummary"]["inputBytes"] += in_bytes
-    m["sizeSummary"]["outputBytes"] += out_bytes
-    m["durationSummary"]["completedAtUTC"] = now
-    errors = m["statusSummary"]["errors"]
-    for o in outcomes:
-        for msg in o.errors:
-            if len(errors) >= MAX_RUN_ERRORS:
-                break
-            entry = {"code": o.code, "message": msg}
-            if entry not in errors:
-                errors.append(entry)
-    failed, out = rs["failedRecordCount"], rs["outputRecordCount"]
-    m["statusSummary"]["status"] = "success" if not failed else "failed" if not out else "partialSuccess"
-    run["updatedAt"] = now
-    run["etag"] = f'"{uuid.uuid4()}"'
-    run["activities"] = [{
-        "id": f"{run_id}-ingest", "name": "Streaming ingestion", "updatedAtUTC": now,
-        "durationSummary": dict(m["durationSummary"]), "sizeSummary": dict(m["sizeSummary"]),
-        "recordSummary": dict(rs), "statusSummary": {"status": m["statusSummary"]["status"]},
-    }]
-    store.put(kinds.RUN, target.org, target.sandbox, run_id, run)
-
-
-class IngestWriter:
-    """Group commit for inlet posts.
-
-    Handlers hand their parsed events to one writer thread, which resolves, maps and
-    stores everything that queued up while its previous commit was being fsynced, in
-    one transaction, and only then releases the handlers' responses. Every
-    acknowledged event is therefore on disk (the store's synchronous=FULL guarantee),
-    the event loop never waits on an fsync, and concurrent webhook senders share
-    commits instead of queueing behind one fsync each. Lookups are shared within a
-    batch only, so nothing outlives the transaction that read it.
-    """
-
-    def __init__(self, store):
-        self.store = store
-        self.pending: list[Job] = []
-        self.flushing = False
-        self._task: asyncio.Task | None = None  # held so the running flush is never garbage-collected
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inlet-writer")
-
-    async def submit(self, job: "Job") -> "Job":
-        """Queue a post and return once its batch is committed (or raise why the commit failed)."""
-        loop = asyncio.get_running_loop()
-        job.done = loop.create_future()
-        self.pending.append(job)
-        if not self.flushing:
-            self.flushing = True
-            self._task = loop.create_task(self._flush())
-        await job.done
-        return job
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self.pending:
-                batch, self.pending = self.pending, []
-                try:
-                    await loop.run_in_executor(self.executor, self._write, batch)
-                except BaseException as exc:  # noqa: BLE001 - the commit failed: every job in it fails
-                    for job in batch:
-                        if not job.done.done():
-                            job.done.set_exception(exc)
-                else:
-                    for job in batch:
-                        if not job.done.done():
-                            job.done.set_result(None)
-        finally:
-            self.flushing = False
-
-    def _write(self, batch: list["Job"]) -> None:
-        store = self.store
-        now = now_ms()
-        targets: dict[tuple[str, str | None], Target] = {}
-        runs: dict[tuple[str, str, str], tuple[Target, list[Outcome], int, int]] = {}
-        with store.tx():
-            for job in batch:
-                try:
-                    key = (job.inlet_id, job.flow_hint)
-                    target = targets.get(key)
-                    if target is None:
-                        target = targets[key] = _resolve_target(store, job.inlet_id, job.flow_hint, job.auth)
-                except AEPError as exc:
-                    job.error = exc
-                    continue
-                job.outcomes = [process(target, e, job.received) for e in job.events]
-                out_bytes = 0
-                for o in job.outcomes:
-                    if o.record is not None:
-                        text = json.dumps(o.record, separators=(",", ":"))
-                        out_bytes += len(text)
-                        store.append_record(target.org, target.sandbox, target.dataset_id, o.record)
-                run_key = (target.org, target.sandbox, target.flow["id"])
-                prev = runs.get(run_key)
-                runs[run_key] = (target, (prev[1] if prev else []) + job.outcomes,
-                                 (prev[2] if prev else 0) + job.nbytes, (prev[3] if prev else 0) + out_bytes)
-            for target, outcomes, in_bytes, out_bytes in runs.values():
-                if outcomes:
-                    _record_run(store, target, outcomes, in_bytes, out_bytes, now)
-
-
-def _writer(request: Request) -> IngestWriter:
-    state = request.app.state
+def _writer(state) -> IngestWriter:
     writer = getattr(state, "inlet_writer", None)
     if writer is None:
         writer = state.inlet_writer = IngestWriter(state.store)
     return writer
 
 
-@dataclass
-class Job:
-    """One inlet post on its way through the writer."""
-    inlet_id: str
-    flow_hint: str | None
-    auth: str
-    events: list[Any]
-    nbytes: int
-    received: int
-    outcomes: list[Outcome] = field(default_factory=list)
-    error: AEPError | None = None
-    done: Any = None
-
-
-async def _ingest(request: Request, inlet_id: str, events: list[Any], nbytes: int, received: int) -> Job:
-    job = Job(inlet_id=inlet_id,
-              flow_hint=request.headers.get("x-adobe-flow-id") or request.query_params.get("x-adobe-flow-id"),
-              auth=request.headers.get("authorization", ""), events=events, nbytes=nbytes, received=received)
-    await _writer(request).submit(job)
-    if job.error is not None:
-        raise job.error
-    return job
-
-
-async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise _problem(413, "data-collection-service-payload-too-large", "Payload Too Large",
-                       f"The payload is larger than 1 MB ({length} bytes)")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise _problem(413, "data-collection-service-payload-too-large", "Payload Too Large",
-                       f"The payload is larger than 1 MB ({len(raw)} bytes)")
-    return raw
+def _too_large(size: int | str) -> AEPError:
+    return problem(413, "data-collection-service-payload-too-large", "Payload Too Large",
+                   f"The payload is larger than 1 MB ({size} bytes)")
 
 
 def _parse(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _problem(400, "data-collection-service-bad-request", "Bad Request",
-                       f"The request body is not valid JSON: {exc}") from None
+        raise problem(400, "data-collection-service-bad-request", "Bad Request",
+                      f"The request body is not valid JSON: {exc}") from None
 
 
-# -- routes ---------------------------------------------------------------------------
+async def accept(state, inlet_id: str, batch: bool, headers: Mapping[str, str], query: Mapping[str, str],
+                 raw: bytes, received: int) -> tuple[int, dict[str, Any]]:
+    """Ingest one inlet post; (status, JSON body). Raises AEPError for an error answer.
 
-
-@router.post("/collection/{inlet_id}")
-@router.post("/collection/{inlet_id}/", include_in_schema=False)
-async def collect(inlet_id: str, request: Request):
-    """Accept one raw (webhook) event: 200 {inletId, xactionId, receivedTimeMs}.
-
-    With `syncValidation=true`, an event that fails mapping or validation answers 400
-    with the errors instead.
+    Single: 200 {inletId, xactionId, receivedTimeMs}; with `syncValidation=true` an event
+    that fails mapping or validation answers 400 with the errors instead. Batch
+    `{"messages": [...]}`: 207 with one `{xactionId}` per message (syncValidation does not apply).
     """
-    received = now_ms()
-    raw = await _read_body(request)
-    event = _parse(raw)
-    outcome = (await _ingest(request, inlet_id, [event], len(raw), received)).outcomes[0]
-    xaction = _xaction_id(received)
-    if outcome.record is None and request.query_params.get("syncValidation", "").lower() == "true":
-        raise _problem(400, "data-collection-service-validation", "Validation Failed",
-                       "; ".join(outcome.errors), code=outcome.code, errors=outcome.errors, xactionId=xaction)
-    # A ready JSONResponse skips FastAPI's response encoding: this is the hottest path in the emulator.
-    return JSONResponse({"inletId": inlet_id, "xactionId": xaction, "receivedTimeMs": received})
-
-
-@router.post("/collection/batch/{inlet_id}")
-@router.post("/collection/batch/{inlet_id}/", include_in_schema=False)
-async def collect_batch(inlet_id: str, request: Request):
-    """Accept `{"messages": [...]}`: 207 with one `{xactionId}` per message (syncValidation does not apply)."""
-    received = now_ms()
-    raw = await _read_body(request)
     body = _parse(raw)
-    messages = body.get("messages") if isinstance(body, dict) else None
-    if not isinstance(messages, list):
-        raise _problem(400, "data-collection-service-bad-request", "Bad Request",
-                       "A batch body must be an object with a 'messages' array")
-    await _ingest(request, inlet_id, messages, len(raw), received)
+    if batch:
+        events = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise problem(400, "data-collection-service-bad-request", "Bad Request",
+                          "A batch body must be an object with a 'messages' array")
+    else:
+        events = [body]
+    job = Job(inlet_id=inlet_id, flow_hint=headers.get("x-adobe-flow-id") or query.get("x-adobe-flow-id"),
+              auth=headers.get("authorization", ""), events=events, nbytes=len(raw), received=received)
+    await _writer(state).submit(job)
+    if job.error is not None:
+        raise job.error
+    if not batch:
+        outcome = job.outcomes[0]
+        xaction = _xaction_id(received)
+        if outcome.record is None and query.get("syncValidation", "").lower() == "true":
+            raise problem(400, "data-collection-service-validation", "Validation Failed",
+                          "; ".join(outcome.errors), code=outcome.code, errors=outcome.errors, xactionId=xaction)
+        return 200, {"inletId": inlet_id, "xactionId": xaction, "receivedTimeMs": received}
     responses = []
-    for msg in messages:
+    for msg in events:
         resp: dict[str, Any] = {"xactionId": _xaction_id(received)}
         if not isinstance(msg, dict):
             # Only envelope-level problems show per message; mapping and validation failures, as in
             # AEP, happen downstream and appear in the run metrics.
             resp.update(status=400, statusText="The message must be a JSON object")
         responses.append(resp)
-    return JSONResponse({"inletId": inlet_id, "batchId": _xaction_id(received), "receivedTimeMs": received,
-                         "responses": responses}, status_code=207)
+    return 207, {"inletId": inlet_id, "batchId": _xaction_id(received), "receivedTimeMs": received,
+                 "responses": responses}
+
+
+# -- the ASGI fast path ----------------------------------------------------------------
+
+
+async def fast_path(state, scope, receive, send) -> None:
+    """Serve an inlet POST straight from ASGI: the same answers as the routes, without FastAPI's layers."""
+    received = now_ms()
+    m = INLET_PATH.match(scope["path"])
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+    try:
+        raw = await _receive_body(receive, headers.get("content-length"))
+        status, body = await accept(state, m.group(2), bool(m.group(1)), headers, query, raw, received)
+        extra: dict[str, str] = {}
+    except AEPError as exc:
+        status, body, extra = exc.status, exc.body, exc.headers
+    except Exception:  # noqa: BLE001 - answer like the app's own error middleware, and say why in the log
+        log.exception("inlet post to %s failed", scope["path"])
+        status, extra = 500, {}
+        body = {"type": "https://ns.adobe.com/adobecloud/problem/data-collection-service-internal-error",
+                "status": "500", "title": "Internal Server Error",
+                "report": {"message": "The emulator failed to process this post; see its log"}}
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    out = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _receive_body(receive, length: str | None) -> bytes:
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise _too_large(length)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large(size)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+# -- routes ---------------------------------------------------------------------------
+
+
+async def _route(request: Request, inlet_id: str, batch: bool) -> JSONResponse:
+    received = now_ms()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise _too_large(length)
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large(len(raw))
+    status, body = await accept(request.app.state, inlet_id, batch, request.headers, request.query_params,
+                                raw, received)
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/collection/{inlet_id}")
+@router.post("/collection/{inlet_id}/", include_in_schema=False)
+async def collect(inlet_id: str, request: Request):
+    """Accept one raw (webhook) event (served by fast_path; see accept())."""
+    return await _route(request, inlet_id, batch=False)
+
+
+@router.post("/collection/batch/{inlet_id}")
+@router.post("/collection/batch/{inlet_id}/", include_in_schema=False)
+async def collect_batch(inlet_id: str, request: Request):
+    """Accept `{"messages": [...]}` (served by fast_path; see accept())."""
+    return await _route(request, inlet_id, batch=True)
 
 
 def _records_bad(message: str) -> AEPError:

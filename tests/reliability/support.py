@@ -14,6 +14,7 @@ import pathlib
 import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,13 @@ import yaml
 from bench.spec import spec
 from emulator import config as dev
 from emulator.process import EmulatorProcess
+from tests.conftest import kill_marked
 from tests.pipeline.helpers import copy_real_project
 from tests.support.engine import engine_env, require_cli
 
 IMS = "POST /ims/token/v3"
+# Set on each command Deployment.start runs, with a value unique to that start (see kill_run).
+RUN_VAR = "AEP_TEST_RUN"
 # The AEP object kinds one Pendo pipeline owns in the emulator (emulator/kinds.py).
 KINDS = ("schema", "fieldGroup", "dataset", "sourceConnection", "targetConnection", "mappingSet", "flow")
 # The name each kind's objects carry, to tell duplicates apart from distinct objects.
@@ -94,10 +98,17 @@ class Deployment:
         return Run(args, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
     def start(self, *args: str, stderr_path: pathlib.Path | None = None) -> subprocess.Popen:
-        """The command in its own process group, so a test can kill the CLI and its plugins at once."""
+        """The command in its own process group, marked so that kill_run finds all it starts.
+
+        The mark (RUN_VAR, unique to this start) is inherited by the CLI's language host, the
+        program and the provider plugins, which the CLI starts in process groups of their own.
+        """
         err = open(stderr_path, "w") if stderr_path else subprocess.DEVNULL
-        return subprocess.Popen(self.command(*args), cwd=self.dir, env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=err, start_new_session=True)
+        mark = uuid.uuid4().hex
+        proc = subprocess.Popen(self.command(*args), cwd=self.dir, env={**self.env, RUN_VAR: mark},
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        proc.run_mark = mark  # type: ignore[attr-defined]
+        return proc
 
     def up(self, *extra: str) -> Run:
         return self.run("up", "--yes", "--skip-preview", *extra)
@@ -152,13 +163,19 @@ def _object_id(kind: str, item: dict[str, Any]) -> Any:
     return item.get("id") or item.get("@id") or item.get("$id")
 
 
-def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL a process started by Deployment.start and everything it started."""
+def kill_run(proc: subprocess.Popen) -> dict[int, dict[str, str]]:
+    """SIGKILL a command started by Deployment.start and everything it started; returns what was killed.
+
+    Its process group holds the CLI, but the CLI starts its language host and each provider
+    plugin in a group of their own, and a SIGKILLed CLI cannot stop them: they would run on,
+    re-parented to init. They all carry the run's mark, so they are found by it.
+    """
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait(30)
+    return kill_marked(RUN_VAR, proc.run_mark)  # type: ignore[attr-defined]
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):

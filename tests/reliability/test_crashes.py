@@ -6,11 +6,14 @@ exactly the declared objects, nothing lost and nothing duplicated (docs/reliabil
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
-from .support import Deployment, kill_group, recover_after_crash, wait_for
+from tests.conftest import marked_processes
+
+from .support import RUN_VAR, Deployment, kill_run, recover_after_crash, wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -55,7 +58,14 @@ def test_pulumi_up_sigkilled_mid_run_recovers_through_the_documented_path(tmp_pa
     proc = d.start("up", "--yes", "--skip-preview", stderr_path=tmp_path / "killed-up.err")
     wait_for(lambda: _total(d) >= 2 * PIPELINES, 120, "the first objects")
     assert proc.poll() is None, "the run ended before it could be killed: " + (tmp_path / "killed-up.err").read_text()
-    kill_group(proc)  # the CLI, the language host, the program and the provider process
+    killed = kill_run(proc)  # the CLI, the language host, the program and the provider process
+    # The CLI's plugins run in process groups of their own: killing the CLI's group alone left them
+    # running. They are gone now, and were found by the run's mark (docs/reliability.md says how).
+    assert any("pulumi-resource-pulumi-python" in p["cmd"] or "pulumi.dynamic" in p["cmd"] for p in killed.values()), \
+        f"expected the dynamic provider among the killed processes: {killed}"
+    assert not marked_processes(RUN_VAR, proc.run_mark)
+    figures["processes_killed"] = sorted(" ".join(os.path.basename(w) for w in p["cmd"].split()[:3])
+                                         for p in killed.values())
     time.sleep(1)  # requests already in the emulator finish (and commit) without anyone to answer
     figures["objects_when_killed"] = _total(d)
     emu.set_faults({})
