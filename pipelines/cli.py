@@ -315,6 +315,8 @@ def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    # Say which Pulumi CLI and Python language host this deploy runs (official, or ours).
+    subprocess.run([str(ROOT / "scripts" / "bootstrap"), "--describe"], env=pulumi_env(args.stack), check=False)
     base = ensure_emulator(args.stack, verbose=True)
     select_stack(args.stack, create=True)
     before = _previous_pipelines(args.stack)
