@@ -275,6 +275,13 @@ def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
     return [*pulumi_args, "--parallel", str(parallel)]
 
 
+def policy_args(stack: str) -> list[str]:
+    """The guardrails policy pack (policies/, docs/policies.md), with the stack's enforcement levels."""
+    config = ROOT / "policies" / "config" / f"{stack}.json"
+    pack = ["--policy-pack", str(ROOT / "policies")]
+    return [*pack, "--policy-pack-config", str(config)] if config.exists() else pack
+
+
 def stack_outputs(stack: str) -> dict[str, Any]:
     proc = pulumi(stack, "stack", "output", "--json", "--stack", stack, capture=True)
     return json.loads(proc.stdout or "{}")
@@ -320,7 +327,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     base = ensure_emulator(args.stack, verbose=True)
     select_stack(args.stack, create=True)
     before = _previous_pipelines(args.stack)
-    flags = ["up", "--yes", "--stack", args.stack]
+    flags = ["up", "--yes", "--stack", args.stack, *policy_args(args.stack)]
     if not args.no_refresh:
         # Read AEP first, so the main job also repairs objects changed or deleted outside Pulumi.
         flags.append("--refresh")
@@ -371,7 +378,7 @@ def _stack_arg(stack: str) -> str:
 def cmd_preview(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=True)
-    flags = ["preview", "--stack", args.stack] + (["--refresh"] if args.refresh else [])
+    flags = ["preview", "--stack", args.stack, *policy_args(args.stack)] + (["--refresh"] if args.refresh else [])
     return pulumi(args.stack, *flags, *engine_args(args.stack, args.pulumi_args), check=False).returncode
 
 
@@ -390,7 +397,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=False)
     proc = pulumi(args.stack, "preview", "--refresh", "--expect-no-changes", "--json", "--stack", args.stack,
-                  *engine_args(args.stack, args.pulumi_args), capture=True, check=False)
+                  *policy_args(args.stack), *engine_args(args.stack, args.pulumi_args), capture=True, check=False)
     try:
         report = json.loads(proc.stdout)
     except (json.JSONDecodeError, TypeError):

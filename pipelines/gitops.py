@@ -142,7 +142,7 @@ def step_preview(stack: str) -> int:
     cli.ensure_emulator(stack)
     cli.select_stack(stack, create=True)
     proc = cli.pulumi(stack, "preview", "--refresh", "--diff", "--non-interactive", "--color", "never",
-                      "--stack", stack, capture=True, check=False)
+                      "--stack", stack, *cli.policy_args(stack), capture=True, check=False)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")
     body = _write(f"preview-{stack}.md", preview_markdown(stack, proc.returncode, (proc.stdout or "") +
