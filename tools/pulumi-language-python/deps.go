@@ -18,25 +18,32 @@ import (
 // releases of pulumi-policy ship no pulumi-plugin.json saying so).
 var noPlugin = map[string]bool{"pulumi-policy": true, "pulumi-esc-sdk": true}
 
-// pluginJSONScript prints {distribution name: path of its pulumi-plugin.json, or ""} for
-// the distributions named on its command line: the file sits in the distribution's
-// top-level module directory (pulumi_aws/pulumi-plugin.json for pulumi-aws).
-const pluginJSONScript = `import importlib.metadata as md, importlib.util as iu, json, os, sys
-found = {}
-for name in sys.argv[1:]:
-    path = ""
+// distributionsScript prints every distribution the interpreter can import, as
+// [{name, version, plugin}]: the name normalized as pip lists it (PEP 503), the first on
+// sys.path winning as it does for imports, and the path of its pulumi-plugin.json or "".
+// That file sits in the distribution's top-level module (pulumi_aws/ for pulumi-aws).
+// Called with names, it reports just those (for toolchains that list packages themselves).
+const distributionsScript = `import importlib.metadata as md, importlib.util as iu, json, os, re, sys
+def plugin_json(name):
     try:
-        module = md.distribution(name).metadata["Name"].replace("-", "_")
-        spec = iu.find_spec(module)
-        for d in (spec.submodule_search_locations or []) if spec else []:
-            candidate = os.path.join(str(d), "pulumi-plugin.json")
-            if os.path.isfile(candidate):
-                path = candidate
-                break
+        spec = iu.find_spec(name.replace("-", "_"))
     except Exception:
-        pass
-    found[name] = path
-print(json.dumps(found))`
+        return ""
+    for d in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(str(d), "pulumi-plugin.json")
+        if os.path.isfile(path):
+            return path
+    return ""
+wanted = set(sys.argv[1:])
+out, seen = [], set()
+for dist in md.distributions():
+    name = dist.metadata["Name"]
+    norm = re.sub(r"[-_.]+", "-", name or "").lower()
+    if not name or norm in seen or (wanted and norm not in wanted):
+        continue
+    seen.add(norm)
+    out.append({"name": norm, "version": dist.version, "plugin": plugin_json(name)})
+print(json.dumps(out))`
 
 // pulumiPackage is an installed distribution that is a Pulumi package, with its
 // pulumi-plugin.json when it has one.
@@ -94,48 +101,57 @@ func (h *languageHost) requiredPackages(ctx context.Context, info *pulumirpc.Pro
 	if err := tc.EnsureVenv(ctx, info.GetProgramDirectory(), false, true, stdout, stderr); err != nil {
 		return nil, err
 	}
-	return listPulumiPackages(ctx, tc)
+	return listPulumiPackages(ctx, tc, opts)
 }
 
 // listPulumiPackages: every installed distribution (dependencies of dependencies too) that
-// has a pulumi-plugin.json or is named pulumi-*.
-func listPulumiPackages(ctx context.Context, tc toolchain.Toolchain) ([]pulumiPackage, error) {
-	dists, err := tc.ListPackages(ctx, true)
+// has a pulumi-plugin.json or is named pulumi-*. For pip this is one interpreter run instead
+// of the official host's `pip list` plus a lookup (pip alone takes half a second to start,
+// on every preview and update); the distributions found are the same.
+func listPulumiPackages(ctx context.Context, tc toolchain.Toolchain, opts toolchain.PythonOptions,
+) ([]pulumiPackage, error) {
+	var names []string
+	if opts.Toolchain != toolchain.Pip {
+		dists, err := tc.ListPackages(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(dists) == 0 {
+			return nil, nil
+		}
+		for _, d := range dists {
+			names = append(names, d.Name)
+		}
+	}
+	cmd, err := tc.Command(ctx, append([]string{"-c", distributionsScript}, names...)...)
 	if err != nil {
 		return nil, err
 	}
-	paths := map[string]string{}
-	if len(dists) > 0 {
-		args := []string{"-c", pluginJSONScript}
-		for _, d := range dists {
-			args = append(args, d.Name)
-		}
-		// A failure here only loses the pulumi-plugin.json details; the name rule still applies.
-		if cmd, err := tc.Command(ctx, args...); err == nil {
-			if out, err := cmd.Output(); err == nil {
-				if err := json.Unmarshal(out, &paths); err != nil {
-					return nil, fmt.Errorf("reading the pulumi-plugin.json locations: %w", err)
-				}
-			}
-		}
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the Python packages with %s: %w", cmd.Path, err)
+	}
+	var found []struct{ Name, Version, Plugin string }
+	if err := json.Unmarshal(out, &found); err != nil {
+		return nil, fmt.Errorf("reading the list of Python packages: %w", err)
 	}
 	var pkgs []pulumiPackage
-	for _, d := range dists {
+	for _, d := range found {
 		if noPlugin[d.Name] {
 			continue
 		}
 		var meta *plugin.PulumiPluginJSON
-		if path := paths[d.Name]; path != "" {
-			m, err := plugin.LoadPulumiPluginJSON(path)
+		if d.Plugin != "" {
+			m, err := plugin.LoadPulumiPluginJSON(d.Plugin)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("%s of %s: %w", path, d.Name, err)
+				return nil, fmt.Errorf("%s of %s: %w", d.Plugin, d.Name, err)
 			}
 			meta = m
 		}
 		if meta == nil && !strings.HasPrefix(d.Name, "pulumi-") {
 			continue
 		}
-		pkgs = append(pkgs, pulumiPackage{dist: d, meta: meta})
+		pkgs = append(pkgs, pulumiPackage{dist: plugin.DependencyInfo{Name: d.Name, Version: d.Version}, meta: meta})
 	}
 	return pkgs, nil
 }
