@@ -268,6 +268,13 @@ def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
     return [*pulumi_args, "--parallel", str(parallel)]
 
 
+def policy_args(stack: str) -> list[str]:
+    """The guardrails policy pack (policies/, docs/policies.md), with the stack's enforcement levels."""
+    config = ROOT / "policies" / "config" / f"{stack}.json"
+    pack = ["--policy-pack", str(ROOT / "policies")]
+    return [*pack, "--policy-pack-config", str(config)] if config.exists() else pack
+
+
 def stack_outputs(stack: str) -> dict[str, Any]:
     proc = pulumi(stack, "stack", "output", "--json", "--stack", stack, capture=True)
     return json.loads(proc.stdout or "{}")
@@ -344,11 +351,13 @@ def confirm_flags(stack: str, action: str) -> list[str]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    # Say which Pulumi CLI and Python language host this deploy runs (official, or ours).
+    subprocess.run([str(ROOT / "scripts" / "bootstrap"), "--describe"], env=pulumi_env(args.stack), check=False)
     base = ensure_emulator(args.stack, verbose=True)
     select_stack(args.stack, create=True)
     preflight(args.stack)
     before = _previous_pipelines(args.stack)
-    flags = ["up", *confirm_flags(args.stack, "up"), "--stack", args.stack]
+    flags = ["up", *confirm_flags(args.stack, "up"), "--stack", args.stack, *policy_args(args.stack)]
     if not args.no_refresh:
         # Read AEP first, so the main job also repairs objects changed or deleted outside Pulumi.
         flags.append("--refresh")
@@ -404,7 +413,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=True)
     preflight(args.stack)
-    report, rc, stderr = preview_json(args.stack, *(["--refresh"] if args.refresh else []),
+    report, rc, stderr = preview_json(args.stack, *(["--refresh"] if args.refresh else []), *policy_args(args.stack),
                                       pulumi_args=args.pulumi_args)
     say(drift.preview_text(args.stack, report, rc, stderr))
     return rc if report is not None or rc else 1
@@ -444,7 +453,8 @@ def preview_json(stack: str, *flags: str, pulumi_args: list[str] | None = None) 
 def cmd_drift(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=False)
-    report, rc, stderr = preview_json(args.stack, "--refresh", "--expect-no-changes", pulumi_args=args.pulumi_args)
+    report, rc, stderr = preview_json(args.stack, "--refresh", "--expect-no-changes", *policy_args(args.stack),
+                                      pulumi_args=args.pulumi_args)
     result = drift.outcome(report, rc, stderr)
     say(drift.summary(args.stack, result))
     if args.markdown:

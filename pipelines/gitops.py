@@ -147,7 +147,7 @@ def step_preview(stack: str) -> int:
         proc = subprocess.CompletedProcess([], 1, "", f"error: {e}\n")
     else:
         # The plan as `make preview` shows it: each change with its element-by-element diff.
-        report, rc, stderr = cli.preview_json(stack, "--refresh", "--non-interactive")
+        report, rc, stderr = cli.preview_json(stack, "--refresh", "--non-interactive", *cli.policy_args(stack))
         proc = subprocess.CompletedProcess([], rc, drift.preview_text(stack, report, rc, stderr) + "\n", stderr)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")

@@ -23,7 +23,7 @@ import os
 import pathlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -458,5 +458,11 @@ def load_from_stack() -> list[Pipeline]:
     aep = pulumi.Config("aep")
     # The tenant is a fact about the org, like AEP_ORG_ID: CI may supply it from the environment.
     tenant = aep.get("tenantId") or os.environ.get("AEP_TENANT_ID") or None
-    return load(cfg.get_object("pipelines"), cfg.get("specFile"), sandbox=aep.get("sandbox"),
-                tenant_id=tenant, base_dir=pathlib.Path.cwd())
+    pipes = load(cfg.get_object("pipelines"), cfg.get("specFile"), sandbox=aep.get("sandbox"),
+                 tenant_id=tenant, base_dir=pathlib.Path.cwd())
+    # A stack-wide retain_on_delete (prod): its objects stay in AEP when a pipeline goes away.
+    try:
+        retain = cfg.get_bool("retainOnDelete")
+    except pulumi.ConfigTypeError:
+        raise SpecError("stack config", [Problem(f"{PROJECT}:retainOnDelete", "must be true or false")]) from None
+    return [replace(p, retain_on_delete=True) for p in pipes] if retain else pipes

@@ -24,9 +24,12 @@ class Dataset(Resource, module="aep", name="Dataset"):
                  allow_replace: Any = None,
                  opts: pulumi.ResourceOptions | None = None):
         """`schema_id` is the XdmSchema's id ($id); `allow_replace` lets a plan replace it (its data is lost)."""
+        # The engine tells policy packs whether a resource is protected, never whether it is
+        # retained on delete; protect-production-data needs to know, so it is also an input.
+        retained = True if opts is not None and opts.retain_on_delete else None
         props = resource_props(sandbox, name=name, description=description, schema_id=schema_id,
                                schema_content_type=schema_content_type, tags=tags, adopt_id=adopt_id,
-                               allow_replace=allow_replace)
+                               allow_replace=allow_replace, retain_on_delete=retained)
         super().__init__(DatasetProvider(), resource_name, {**props, **output_slots("dataset_id")}, opts)
 
 
@@ -34,6 +37,8 @@ class DatasetProvider(AEPProvider):
     kind = "Dataset"
     name_prefix = "dataset"
     args_model = DatasetArgs
+    # retain_on_delete: the resource option, recorded for policy packs; AEP never sees it.
+    passive = ("adopt_id", "retain_on_delete")
     fields = (
         Managed("sandbox", replaces=True),
         Managed("name"),

@@ -270,6 +270,7 @@ class DatasetArgs(AEPArgs):
     schema_id: str | None = None
     schema_content_type: str = DATASET_SCHEMA_FORMAT
     tags: Annotated[dict[str, list[str]], AfterValidator(_tags)] = Field(default_factory=dict)
+    retain_on_delete: bool | None = Field(None, description="the resource option, recorded for policy packs")
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         errs = []

@@ -41,6 +41,8 @@ def test_up_demo_status_drift_and_emulator_stop(tmp_path):
         up = cli("up")
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
         assert f"starting the AEP emulator at {base}" in up.stderr
+        assert re.search(r"Pulumi CLI v3\.\d+\.\d+ at /\S+/pulumi, .*; Python language host: (official|the project's "
+                         r"fallback)", up.stderr), up.stderr
         assert (project / ".state" / "emulator.pid").exists() and (project / ".state" / "emulator.log").exists()
         assert requests.get(f"{base}/_emulator/health", timeout=2).ok
         webhook = re.search(r"Pendo webhook URL:\s+(\S+)", up.stdout)
