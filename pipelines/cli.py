@@ -268,6 +268,9 @@ def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
     return [*pulumi_args, "--parallel", str(parallel)]
 
 
+POLICY_PACK = "aep-guardrails"  # policies/PulumiPolicy.yaml
+
+
 def policy_args(stack: str) -> list[str]:
     """The guardrails policy pack (policies/, docs/policies.md), with the stack's enforcement levels."""
     config = ROOT / "policies" / "config" / f"{stack}.json"
@@ -415,7 +418,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     preflight(args.stack)
     report, rc, stderr = preview_json(args.stack, *(["--refresh"] if args.refresh else []), *policy_args(args.stack),
                                       pulumi_args=args.pulumi_args)
-    say(drift.preview_text(args.stack, report, rc, stderr))
+    say(drift.preview_text(args.stack, report, rc, stderr, policy_packs=(POLICY_PACK,)))
     return rc if report is not None or rc else 1
 
 

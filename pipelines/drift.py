@@ -330,8 +330,11 @@ _VERB = {"create": "to create", "update": "to update", "replace": "to replace", 
          "same": "unchanged"}
 
 
-def preview_text(stack: str, report: dict[str, Any] | None, rc: int, stderr: str = "") -> str:
-    """`make preview`: each planned change with its element-by-element diff, the counts, and any error."""
+def preview_text(stack: str, report: dict[str, Any] | None, rc: int, stderr: str = "",
+                 policy_packs: tuple[str, ...] = ()) -> str:
+    """`make preview`: each planned change with its element-by-element diff, the counts, and any
+    error. `policy_packs`: the packs the preview ran; the JSON report lists only their findings,
+    so a plan they passed names them here."""
     if report is None:
         tail = "\n".join((stderr or "").strip().splitlines()[-10:]) or f"pulumi exited with status {rc}"
         return f"Preview of stack {stack!r} failed:\n  {tail}"
@@ -345,6 +348,8 @@ def preview_text(stack: str, report: dict[str, Any] | None, rc: int, stderr: str
         symbol = f"{_SYMBOL[op]} " if op in _SYMBOL else ""
         lines.append(f"    {symbol}{tally[op]} {_VERB.get(op, op)}")
     lines.append("")
+    if policy_packs:
+        lines.append(f"Policy packs run: {', '.join(policy_packs)} (docs/policies.md)")
     errs = errors(report)
     if errs:
         lines.append("Refused or failed:" if rc else "Diagnostics:")

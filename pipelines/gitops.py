@@ -148,7 +148,7 @@ def step_preview(stack: str) -> int:
     else:
         # The plan as `make preview` shows it: each change with its element-by-element diff.
         report, rc, stderr = cli.preview_json(stack, "--refresh", "--non-interactive", *cli.policy_args(stack))
-        proc = subprocess.CompletedProcess([], rc, drift.preview_text(stack, report, rc, stderr) + "\n", stderr)
+        proc = subprocess.CompletedProcess([], rc, drift.preview_text(stack, report, rc, stderr, policy_packs=(cli.POLICY_PACK,)) + "\n", stderr)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")
     body = _write(f"preview-{stack}.md", preview_markdown(stack, proc.returncode, (proc.stdout or "") +
