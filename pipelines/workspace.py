@@ -37,21 +37,32 @@ def note(msg: str) -> None:
     """A line for the user on stderr, apart from Pulumi's own output."""
     print(f"[aep-pipelines] {msg}", file=sys.stderr, flush=True)
 
-# Set for every stack; each one only where the caller has not set it (an empty value counts
-# as unset: an unset CI secret arrives as "").
-_OFFLINE = {
-    "PULUMI_HOME": str(STATE / "pulumi-home"),
-    "PULUMI_BACKEND_URL": f"file://{STATE / 'backend'}",
+# Every Pulumi command here runs with these: no update check or plugin download (there is no
+# network but the package registries), and the Automation API accepts the pinned CLI.
+OFFLINE = {
     "PULUMI_SKIP_UPDATE_CHECK": "true",
     "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
 }
 
 
+def private_env(home: pathlib.Path, backend: pathlib.Path, passphrase: str) -> dict[str, str]:
+    """A workspace of its own (tests, benchmarks): the CLI first on PATH, a file backend and
+    PULUMI_HOME under the caller's directories, a passphrase, and the project's Python."""
+    home.mkdir(parents=True, exist_ok=True)
+    backend.mkdir(parents=True, exist_ok=True)
+    return {"PATH": search_path(), "PULUMI_HOME": str(home), "PULUMI_BACKEND_URL": f"file://{backend}",
+            "PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_SKIP_CONFIRMATIONS": "true",
+            "PULUMI_PYTHON_CMD": sys.executable, **OFFLINE}
+
+
 def defaults(stack: str) -> dict[str, str]:
-    """The offline settings for `stack`: the dev passphrase only for `dev`, whose one secret is the
-    emulator's documented development client secret; real stacks bring their own."""
-    out = dict(_OFFLINE)
+    """The checkout's own workspace for `stack`, each value only where the caller has not set it
+    (an empty value counts as unset: an unset CI secret arrives as ""): the dev passphrase
+    only for `dev`, whose one secret is the emulator's documented development client secret;
+    real stacks bring their own."""
+    out = {"PULUMI_HOME": str(STATE / "pulumi-home"), "PULUMI_BACKEND_URL": f"file://{STATE / 'backend'}",
+           **OFFLINE}
     if stack == "dev":
         out["PULUMI_CONFIG_PASSPHRASE"] = DEV_PASSPHRASE
     return out
