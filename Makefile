@@ -10,19 +10,10 @@ STACK  ?= dev
 
 include scripts/versions.env
 
-# The offline Pulumi environment (docs/development.md). Override any of these to use
-# your own backend: e.g. PULUMI_BACKEND_URL=s3://bucket/prefix make up STACK=prod.
-export PULUMI_HOME                                ?= $(CURDIR)/.state/pulumi-home
-export PULUMI_BACKEND_URL                         ?= file://$(CURDIR)/.state/backend
-export PULUMI_SKIP_UPDATE_CHECK                   := true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
-export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK   := true
+# The offline Pulumi environment is pipelines/workspace.py's: every command below applies it
+# (`make env` prints it). Set any of its variables yourself to use your own backend, e.g.
+# PULUMI_BACKEND_URL=s3://bucket/prefix make up STACK=prod (docs/state.md).
 export PATH := $(CURDIR)/.tools/pulumi/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
-# A development-only passphrase for the local `dev` stack's secrets. Real stacks bring
-# their own PULUMI_CONFIG_PASSPHRASE (or another secrets provider); nothing defaults it for them.
-ifeq ($(STACK),dev)
-export PULUMI_CONFIG_PASSPHRASE ?= aep-pipelines-dev-only
-endif
 
 .PHONY: help up test venv toolchain env emulator emulator-stop preview drift status demo destroy graph bench clean
 

@@ -14,6 +14,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from pipelines import workspace
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PULUMI_BIN = ROOT / ".tools" / "pulumi" / "bin"
 PASSPHRASE = "aep-pipelines-bench"
@@ -44,20 +46,8 @@ class Workspace:
         if base.exists():
             shutil.rmtree(base)
         self.work = copy_project(base / "project")
-        (base / "backend").mkdir()
-        (base / "home").mkdir()
-        self.env = {
-            **os.environ,
-            "PATH": f"{PULUMI_BIN}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PULUMI_HOME": str(base / "home"),
-            "PULUMI_BACKEND_URL": f"file://{base / 'backend'}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_SKIP_CONFIRMATIONS": "true",
-            "PULUMI_PYTHON_CMD": sys.executable,
-            **(env or {}),
-        }
+        private = workspace.private_env(base / "home", base / "backend", PASSPHRASE)
+        self.env = {**os.environ, **private, **(env or {})}
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 1800) -> Result:
         cmd = [str(PULUMI_BIN / "pulumi"), *args, "--non-interactive", "--color", "never"]

@@ -21,73 +21,33 @@ like `make`.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 from typing import Any
 
 import requests
-import yaml
 
 from pipelines import drift, shards, workspace
-from pipelines.workspace import DEV_PASSPHRASE, ROOT, STATE, is_loopback, pulumi_env  # noqa: F401 - re-exported
+from pipelines.guards import confirm_flags, preflight
+from pipelines.render import RUN_HEADERS, banner, run_row, say, short_labels, stack_arg, table
+from pipelines.samples import sample_events
+from pipelines.workspace import (POLICY_PACK, ROOT, STATE, CliError, aep_client, endpoint_of, engine_args,
+                                 is_loopback, note, pipeline_outputs, policy_args, preview_json, pulumi, pulumi_env,
+                                 rel, select_stack, stack_config, tail)
+
+__all__ = ["CliError", "engine_args", "is_loopback", "main", "note", "preflight", "preview_json", "select_stack",
+           "short_labels", "stack_config"]
 
 EMULATOR_PID = STATE / "emulator.pid"
 EMULATOR_LOG = STATE / "emulator.log"
 EMULATOR_DATA = STATE / "emulator"
-DEFAULT_ENDPOINT = "https://platform.adobe.io"
-
-EXIT_DRIFT = 2
-
-
-class CliError(Exception):
-    """A failure the user can act on; printed without a traceback."""
-
-
-def say(msg: str = "") -> None:
-    print(msg, flush=True)
-
-
-def note(msg: str) -> None:
-    print(f"[aep-pipelines] {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Environment and stack config
-# ---------------------------------------------------------------------------------------------
-
-
-def stack_file(stack: str) -> pathlib.Path:
-    return ROOT / "stacks" / f"Pulumi.{stack}.yaml"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """The stack's committed config, read straight from its file (secure values stay encrypted)."""
-    path = stack_file(stack)
-    if not path.exists():
-        return {}
-    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-
-
-def _secrets_provider(stack: str) -> str | None:
-    """The `secretsprovider` of the stack's committed file (a KMS URL), if it names one."""
-    path = stack_file(stack)
-    return (yaml.safe_load(path.read_text()) or {}).get("secretsprovider") if path.exists() else None
-
-
-def endpoint_of(stack: str) -> str:
-    """The AEP base URL the providers will use: AEP_ENDPOINT first, as the client reads it."""
-    value = os.environ.get("AEP_ENDPOINT") or stack_config(stack).get("aep:endpoint") or DEFAULT_ENDPOINT
-    return str(value).rstrip("/")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +84,7 @@ def start_emulator(base: str, wait: float = 30.0) -> bool:
         # One emulator per data directory: a second one on the same store would corrupt it, and
         # `emulator-stop` would lose track of the first.
         where = _emulator_base() or "another port"
-        raise CliError(f"the background emulator for {_rel(EMULATOR_DATA)} is already running at {where} (pid "
+        raise CliError(f"the background emulator for {rel(EMULATOR_DATA)} is already running at {where} (pid "
                        f"{running}), but the stack now targets {base}: stop it first (`make emulator-stop`), or "
                        f"point AEP_ENDPOINT / aep:endpoint back at {where}")
     if _port_in_use(base):
@@ -138,17 +98,17 @@ def start_emulator(base: str, wait: float = 30.0) -> bool:
              "--data-dir", str(EMULATOR_DATA)],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     EMULATOR_PID.write_text(f"{proc.pid}\n{base}\n")
-    note(f"starting the AEP emulator at {base} (pid {proc.pid}, data {_rel(EMULATOR_DATA)}, "
-         f"log {_rel(EMULATOR_LOG)})")
+    note(f"starting the AEP emulator at {base} (pid {proc.pid}, data {rel(EMULATOR_DATA)}, "
+         f"log {rel(EMULATOR_LOG)})")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             EMULATOR_PID.unlink(missing_ok=True)
-            raise CliError(f"the emulator exited with status {proc.returncode}:\n{_tail(EMULATOR_LOG)}")
+            raise CliError(f"the emulator exited with status {proc.returncode}:\n{tail(EMULATOR_LOG)}")
         if emulator_healthy(base, timeout=0.5):
             return True
         time.sleep(0.1)
-    raise CliError(f"the emulator did not answer {base}/_emulator/health within {wait:g}s; see {_rel(EMULATOR_LOG)}")
+    raise CliError(f"the emulator did not answer {base}/_emulator/health within {wait:g}s; see {rel(EMULATOR_LOG)}")
 
 
 def ensure_emulator(stack: str, verbose: bool = False) -> str:
@@ -216,138 +176,6 @@ def stop_emulator() -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def pulumi(stack: str, *args: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the pulumi CLI in the project root; output streams to the terminal unless captured."""
-    env = pulumi_env(stack)
-    if not shutil.which("pulumi", path=env["PATH"]):
-        raise CliError("the Pulumi CLI is not installed: run `make up` (it runs scripts/bootstrap) or "
-                       "scripts/bootstrap")
-    cmd = ["pulumi", *args]
-    # A captured command cannot show a prompt, so it gets no stdin: Pulumi then says what to set.
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdin=subprocess.DEVNULL if capture else None,
-                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
-    if check and proc.returncode != 0:
-        detail = f":\n{proc.stderr.strip()}" if capture and proc.stderr else ""
-        raise CliError(f"`{' '.join(cmd)}` failed with exit status {proc.returncode}{detail}")
-    return proc
-
-
-def select_stack(stack: str, create: bool) -> None:
-    args = ["stack", "select", stack] + (["--create"] if create else [])
-    if create and (provider := _secrets_provider(stack)):
-        # A stack new to this backend keeps the KMS its committed file names (and that file's
-        # encryptedkey, so its secure values still decrypt); Pulumi alone would ask for a passphrase.
-        args += ["--secrets-provider", provider]
-    proc = pulumi(stack, *args, capture=True, check=False)
-    if proc.returncode != 0:
-        if not create and "no stack named" in (proc.stderr or "").lower():
-            raise CliError(f"stack {stack!r} has never been deployed from here: run `make up STACK={stack}` first")
-        hint = ("\nSet PULUMI_CONFIG_PASSPHRASE for this stack, or give it a secrets provider "
-                "(docs/real-sandbox.md, State and secrets)" if "passphrase must be set" in (proc.stderr or "") else "")
-        raise CliError(f"`pulumi {' '.join(args)}` failed:\n{(proc.stderr or '').strip()}{hint}")
-    if create and "Created stack" in (proc.stdout or "") + (proc.stderr or ""):
-        note(f"created stack {stack!r} (config: {_rel(stack_file(stack))})")
-
-
-def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
-    """The user's extra pulumi arguments, plus `--parallel` for a stack with provider shards.
-
-    K shard processes serve 4K calls at once, but the engine starts no more steps than its
-    own parallelism (4 x GOMAXPROCS by default, 8 on a 2-core runner), which would throttle
-    them again. A `--parallel` or PULUMI_PARALLEL the user chose wins.
-    """
-    try:
-        count = shards.parse(stack_config(stack).get(shards.CONFIG_KEY))
-    except shards.ShardConfigError as e:
-        raise CliError(f"{e} (in {_rel(stack_file(stack))})") from None
-    chosen = any(a in ("-p", "--parallel") or a.startswith(("--parallel=", "-p=")) for a in pulumi_args)
-    parallel = shards.parallel_for(count)
-    if parallel is None or chosen or os.environ.get("PULUMI_PARALLEL"):
-        return list(pulumi_args)
-    note(f"{count} provider shards: running pulumi with --parallel {parallel}")
-    return [*pulumi_args, "--parallel", str(parallel)]
-
-
-POLICY_PACK = "aep-guardrails"  # policies/PulumiPolicy.yaml
-
-
-def policy_args(stack: str) -> list[str]:
-    """The guardrails policy pack (policies/, docs/policies.md), with the stack's enforcement levels."""
-    config = ROOT / "policies" / "config" / f"{stack}.json"
-    pack = ["--policy-pack", str(ROOT / "policies")]
-    return [*pack, "--policy-pack-config", str(config)] if config.exists() else pack
-
-
-def stack_outputs(stack: str) -> dict[str, Any]:
-    proc = pulumi(stack, "stack", "output", "--json", "--stack", stack, capture=True)
-    return json.loads(proc.stdout or "{}")
-
-
-def pipeline_outputs(stack: str) -> dict[str, dict[str, Any]]:
-    pipes = stack_outputs(stack).get("pipelines") or {}
-    if not pipes:
-        raise CliError(f"stack {stack!r} has no pipelines deployed: run `make up STACK={stack}`")
-    return pipes
-
-
-def resolved_config(stack: str) -> dict[str, str]:
-    """The stack's config with secrets decrypted (the CLI reads them the way the providers do)."""
-    proc = pulumi(stack, "config", "--json", "--show-secrets", "--stack", stack, capture=True)
-    raw = json.loads(proc.stdout or "{}")
-    return {k: v.get("value") for k, v in raw.items() if isinstance(v, dict) and v.get("value") is not None}
-
-
-def aep_client(stack: str):
-    """The providers' own client, configured as the providers are: environment first, then stack config."""
-    from providers.client import AEPSettings, ConfigurationError, get_client  # noqa: PLC0415 - heavy, lazy
-
-    try:
-        return get_client(AEPSettings.load(resolved_config(stack)))
-    except ConfigurationError as e:
-        raise CliError(str(e)) from None
-
-
-def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
-    """The flow's runs, newest first (AEP lists them in no documented order)."""
-    return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
-
-
-def preflight(stack: str) -> None:
-    """Before preview and up, from the stack's config and state only (no AEP call): refuse a
-    spec whose new schema takes a title an object of this stack still holds, such as a rename
-    without `previous_names` (pipelines/renames.py), which `up` would fail on half way; and a
-    spec that drops a deployed pipeline, whose dataset and dataflow `up` would delete
-    (pipelines/guards.py), unless ALLOW_DATA_LOSS=1."""
-    from pipelines import guards, renames  # noqa: PLC0415 - the spec models load only for the commands that need them
-
-    proc = pulumi(stack, "stack", "export", "--stack", stack, capture=True, check=False)
-    if proc.returncode != 0:
-        return  # no state to compare with, or one pulumi cannot read: the pulumi command says why
-    config = stack_config(stack)
-    error = renames.check(config, proc.stdout, ROOT)
-    if error is not None:
-        raise CliError(f"{error}\nNothing was changed (no AEP call was made).")
-    spec = renames.resolved_spec(config, ROOT)
-    if spec is None:
-        return  # the program names the spec's problems
-    declared = [n for _, p in spec[1] for n in (p.name, *p.previous_names)]
-    losses = guards.removal_losses(renames.deployment_of(proc.stdout), declared)
-    if losses and not guards.allowed():
-        raise CliError(guards.refusal(losses, stack))
-    if losses:
-        note(f"{guards.ALLOW_ENV}=1: going ahead with deleting {len(losses)} object(s) that hold data")
-
-
-def confirm_flags(stack: str, action: str) -> list[str]:
-    """`--yes` for dev; elsewhere Pulumi's own prompt on a terminal, and without one an explicit YES=1."""
-    if stack == "dev" or os.environ.get("YES") == "1":
-        return ["--yes"]
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        return []  # pulumi shows the plan and asks before it changes anything
-    raise CliError(f"`make {action} STACK={stack}` changes a real sandbox and there is no terminal to confirm on: "
-                   f"review the plan (`make preview STACK={stack}`), then run `make {action} STACK={stack} YES=1`")
-
-
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
@@ -381,37 +209,6 @@ def _previous_pipelines(stack: str) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def banner(stack: str, base: str, pipes: dict[str, dict[str, Any]],
-           before: dict[str, dict[str, Any]] | None = None) -> None:
-    rule = "=" * 78
-    where = f"the local AEP emulator at {base}" if is_loopback(base) else base
-    say()
-    say(rule)
-    say(f" Stack {stack!r} is up: {len(pipes)} pipeline(s) on {where}")
-    for name, out in pipes.items():
-        say()
-        say(f" Pipeline {name!r}  (sandbox {out.get('sandbox')}, dataflow {out.get('flowId')}, "
-            f"{out.get('flowState')})")
-        say(f"   Inlet URL:          {out.get('inletUrl')}")
-        say(f"   Pendo webhook URL:  {out.get('webhookUrl')}")
-        old = (before or {}).get(name, {}).get("webhookUrl")
-        if old and old != out.get("webhookUrl"):
-            # A replaced dataflow has a new inlet: the URL pasted into Pendo stops working.
-            say("   ! The webhook URL changed in this update: replace it in Pendo's webhook settings.")
-        if out.get("flowState") in ("disabled", "disabling"):
-            # AEP answers the sender 200 either way, so nothing on the sender's side shows it.
-            say("   ! The dataflow is disabled: events posted to the webhook are dropped (not ingested, not "
-                "queued) until it is enabled again (flow.enabled: true, then make up).")
-    say()
-    say(" Paste the webhook URL into Pendo: Settings > Integrations > Webhooks > Add webhook.")
-    say(f" Next: make demo{_stack_arg(stack)}   make status{_stack_arg(stack)}   make drift{_stack_arg(stack)}")
-    say(rule)
-
-
-def _stack_arg(stack: str) -> str:
-    return "" if stack == "dev" else f" STACK={stack}"
-
-
 def cmd_preview(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=True)
@@ -435,22 +232,11 @@ def cmd_destroy(args: argparse.Namespace) -> int:
                 check=False).returncode
     if rc != 0 and os.environ.get("ALLOW_DATA_LOSS") != "1":
         note("if pulumi refused to delete a protected dataset: its data would be lost; to go ahead, run "
-             f"`make destroy{_stack_arg(args.stack)} ALLOW_DATA_LOSS=1`")
+             f"`make destroy{stack_arg(args.stack)} ALLOW_DATA_LOSS=1`")
     if rc == 0 and args.remove:
         # --preserve-config: stacks/Pulumi.<stack>.yaml is committed and stays.
         rc = pulumi(args.stack, "stack", "rm", "--yes", "--preserve-config", args.stack, check=False).returncode
     return rc
-
-
-def preview_json(stack: str, *flags: str, pulumi_args: list[str] | None = None) -> tuple[dict | None, int, str]:
-    """`pulumi preview --json` with `flags`: its parsed report (None if it printed none), exit status, stderr."""
-    proc = pulumi(stack, "preview", "--json", "--stack", stack, *flags, *engine_args(stack, pulumi_args or []),
-                  capture=True, check=False)
-    try:
-        report = json.loads(proc.stdout)
-    except (json.JSONDecodeError, TypeError):
-        report = None
-    return report if isinstance(report, dict) else None, proc.returncode, proc.stderr or ""
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -468,40 +254,14 @@ def cmd_drift(args: argparse.Namespace) -> int:
         # counts (the default provider's config update is internal and does not). It is not
         # drift in AEP.
         note(f"no AEP object drifted, but the provider settings (aep:*, {shards.CONFIG_KEY}) changed since the "
-             f"last `up`: {', '.join(result.provider_updates)} would change; `make up{_stack_arg(args.stack)}` "
+             f"last `up`: {', '.join(result.provider_updates)} would change; `make up{stack_arg(args.stack)}` "
              "applies them")
     return result.exit_code
 
 
-def _fmt_time(ms: Any) -> str:
-    if not isinstance(ms, (int, float)) or not ms:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
-    out += [fmt.format(*r) for r in cells]
-    return "\n".join(line.rstrip() for line in out)
-
-
-def _run_row(run: dict[str, Any]) -> list[Any]:
-    m = run.get("metrics") or {}
-    rs = m.get("recordSummary") or {}
-    errors = (m.get("statusSummary") or {}).get("errors") or []
-    first = f"{errors[0].get('code')}: {errors[0].get('message')}" if errors else ""
-    if len(first) > 60:
-        first = first[:57] + "..."
-    return [run.get("id", "")[:8], _fmt_time((m.get("durationSummary") or {}).get("startedAtUTC") or
-                                             run.get("createdAt")),
-            (m.get("statusSummary") or {}).get("status", "-"), rs.get("inputRecordCount", 0),
-            rs.get("outputRecordCount", 0), rs.get("failedRecordCount", 0), first]
-
-
-RUN_HEADERS = ["Run", "Started (UTC)", "Status", "In", "Ingested", "Failed", "First error"]
+def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
+    """The flow's runs, newest first (AEP lists them in no documented order)."""
+    return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -525,28 +285,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name, (flow_id, runs) in runs_by.items():
         say()
         say(f"Recent runs of {name!r} (dataflow {flow_id}):")
-        say(table(RUN_HEADERS, [_run_row(r) for r in runs]) if runs else "  no runs yet: post an event (make demo)")
+        say(table(RUN_HEADERS, [run_row(r) for r in runs]) if runs else "  no runs yet: post an event (make demo)")
     return 0
-
-
-def sample_events() -> list[tuple[str, Any]]:
-    """Pendo webhook events as Pendo posts them: two good ones and one the schema rejects."""
-    now = int(time.time() * 1000)
-    base = {"accountId": "acme-corp", "visitorId": "visitor-42", "remoteIp": "203.0.113.7",
-            "browserTime": now, "subscriptionId": "6591622502678528", "appId": "-323232"}
-    return [
-        ("guideDisplayed", {**base, "type": "guideDisplayed", "uniqueId": str(uuid.uuid4()), "timestamp": now,
-                            "properties": {"guideProperties": {"id": "guide-onboarding", "name": "Welcome tour"},
-                                           "stepProperties": {"id": "step-1", "index": 0}}}),
-        ("pollDisplayed", {**base, "type": "pollDisplayed", "uniqueId": str(uuid.uuid4()), "timestamp": now + 1,
-                           "properties": {"guideProperties": {"id": "guide-nps", "name": "NPS survey"},
-                                          "pollProperties": {"id": "poll-nps", "question": "How likely..."}}}),
-        # Malformed: a timestamp that is no time at all. The inlet accepts it (200), as AEP
-        # does; mapping/validation then fails it, and the run shows it as failed.
-        ("malformed (bad timestamp)", {**base, "type": "guideDisplayed", "uniqueId": str(uuid.uuid4()),
-                                       "timestamp": "yesterday at noon",
-                                       "properties": {"guideProperties": {"name": "Broken guide"}}}),
-    ]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -574,27 +314,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     runs = newest_runs(api, sandbox, out["flowId"])
     say()
     say(f"Dataflow {out['flowId']} run status:")
-    say(table(RUN_HEADERS, [_run_row(r) for r in runs[:3]]) if runs else "  no run yet (AEP reports runs with a "
+    say(table(RUN_HEADERS, [run_row(r) for r in runs[:3]]) if runs else "  no run yet (AEP reports runs with a "
         "delay of a few minutes)")
     if runs:
         for err in ((runs[0].get("metrics") or {}).get("statusSummary") or {}).get("errors") or []:
             say(f"  error {err.get('code')}: {err.get('message')}")
     return 0
-
-
-GRAPH_STYLE = ('rankdir=LR; nodesep=0.35; ranksep=0.6; '
-               'node [shape=box, style="rounded,filled", fillcolor="#F4F6F8", fontname="Helvetica", fontsize=11]; '
-               'edge [fontname="Helvetica", fontsize=9];')
-
-
-def short_labels(dot: str) -> str:
-    """`Type\nname` instead of whole URNs: the picture stays readable at page width."""
-    def label(m: "re.Match[str]") -> str:
-        urn = m.group(1)
-        typ = urn.split("::")[-2].split("$")[-1]
-        kind = typ.rsplit(":", 1)[-1] if "dynamic/aep:" in typ or "index:" in typ else typ
-        return f'[label="{kind}\\n{urn.split("::")[-1]}"]'
-    return re.sub(r'\[label="(urn:pulumi:[^"]+)"\]', label, dot)
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -633,20 +358,6 @@ def cmd_emulator_stop(_args: argparse.Namespace) -> int:
     else:
         note("no background emulator was running (nothing started by `make up`)")
     return 0
-
-
-def _rel(path: pathlib.Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
-def _tail(path: pathlib.Path, n: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except FileNotFoundError:
-        return "(no log)"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -27,16 +27,16 @@ import subprocess
 import sys
 from typing import Any
 
-from . import cli, drift
+from . import cli, drift, workspace
 
 MARKER = "<!-- aep-pipelines:{kind}:{stack} -->"
-OUT_DIR = cli.STATE / "gitops"
+OUT_DIR = workspace.STATE / "gitops"
 _AEP_ENV = ("AEP_CLIENT_ID", "AEP_CLIENT_SECRET", "AEP_ORG_ID", "AEP_ENDPOINT", "AEP_IMS_URL", "AEP_SCOPES",
             "AEP_TENANT_ID")
 
 
 def emulator_stack(stack: str) -> bool:
-    return cli.is_loopback(str(cli.stack_config(stack).get("aep:endpoint") or cli.DEFAULT_ENDPOINT))
+    return workspace.is_loopback(str(workspace.stack_config(stack).get("aep:endpoint") or workspace.DEFAULT_ENDPOINT))
 
 
 def isolate_emulator_stack(stack: str) -> None:
@@ -45,10 +45,10 @@ def isolate_emulator_stack(stack: str) -> None:
         return
     for name in _AEP_ENV:
         os.environ.pop(name, None)
-    os.environ["PULUMI_BACKEND_URL"] = f"file://{cli.STATE / 'backend'}"
+    os.environ["PULUMI_BACKEND_URL"] = f"file://{workspace.STATE / 'backend'}"
     os.environ.pop("PULUMI_ACCESS_TOKEN", None)
     if stack == "dev":
-        os.environ["PULUMI_CONFIG_PASSPHRASE"] = cli.DEV_PASSPHRASE
+        os.environ["PULUMI_CONFIG_PASSPHRASE"] = workspace.DEV_PASSPHRASE
 
 
 def _blank_to_unset() -> None:
@@ -147,8 +147,10 @@ def step_preview(stack: str) -> int:
         proc = subprocess.CompletedProcess([], 1, "", f"error: {e}\n")
     else:
         # The plan as `make preview` shows it: each change with its element-by-element diff.
-        report, rc, stderr = cli.preview_json(stack, "--refresh", "--non-interactive", *cli.policy_args(stack))
-        proc = subprocess.CompletedProcess([], rc, drift.preview_text(stack, report, rc, stderr, policy_packs=(cli.POLICY_PACK,)) + "\n", stderr)
+        report, rc, stderr = workspace.preview_json(stack, "--refresh", "--non-interactive",
+                                                    *workspace.policy_args(stack))
+        plan = drift.preview_text(stack, report, rc, stderr, policy_packs=(workspace.POLICY_PACK,))
+        proc = subprocess.CompletedProcess([], rc, plan + "\n", stderr)
     sys.stdout.write(proc.stdout or "")
     sys.stderr.write(proc.stderr or "")
     body = _write(f"preview-{stack}.md", preview_markdown(stack, proc.returncode, (proc.stdout or "") +
@@ -157,7 +159,7 @@ def step_preview(stack: str) -> int:
         post_pr_comment(stack, body)
         cli.note(f"posted the {stack} preview on PR #{os.environ.get('PR_NUMBER')}")
     else:
-        cli.note(f"not on GitHub Actions: the PR comment is in {cli._rel(body)}")
+        cli.note(f"not on GitHub Actions: the PR comment is in {workspace.rel(body)}")
     return proc.returncode
 
 
@@ -196,14 +198,14 @@ def step_drift(stack: str) -> int:
     md = OUT_DIR / f"drift-{stack}.md"
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     rc = cli.main(["drift", "--stack", stack, "--markdown", str(md)])
-    if rc == cli.EXIT_DRIFT:
+    if rc == drift.EXIT[drift.DRIFT]:
         run = _run_url()
         if run:
             md.write_text(md.read_text() + f"\nFound by {run}.\n")
         if on_github():
             report_drift(stack, md)
         else:
-            cli.note(f"not on GitHub Actions: the drift issue body is in {cli._rel(md)}")
+            cli.note(f"not on GitHub Actions: the drift issue body is in {workspace.rel(md)}")
     return rc
 
 

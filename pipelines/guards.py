@@ -14,8 +14,11 @@ not a loss. Outside dev, datasets are also protected in Pulumi itself, so even a
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+from .workspace import ROOT, CliError, note, pulumi, stack_config
 
 ALLOW_ENV = "ALLOW_DATA_LOSS"
 _KINDS = {
@@ -75,3 +78,42 @@ def refusal(losses: list[Loss], stack: str) -> str:
                  "keep its objects in AEP but stop managing them, set `retain_on_delete: true` on it and `make "
                  f"up{arg}` before removing it; to delete them, run once with `make up{arg} ALLOW_DATA_LOSS=1`.")
     return "\n".join(lines)
+
+
+# -- what the CLI runs before pulumi -------------------------------------------------------------
+
+
+def preflight(stack: str) -> None:
+    """Before preview and up, from the stack's config and state only (no AEP call): refuse a
+    spec whose new schema takes a title an object of this stack still holds, such as a rename
+    without `previous_names` (pipelines/renames.py), which `up` would fail on half way; and a
+    spec that drops a deployed pipeline, whose dataset and dataflow `up` would delete
+    (pipelines/guards.py), unless ALLOW_DATA_LOSS=1."""
+    from pipelines import renames  # noqa: PLC0415 - the spec models load only for the commands that need them
+
+    proc = pulumi(stack, "stack", "export", "--stack", stack, capture=True, check=False)
+    if proc.returncode != 0:
+        return  # no state to compare with, or one pulumi cannot read: the pulumi command says why
+    config = stack_config(stack)
+    error = renames.check(config, proc.stdout, ROOT)
+    if error is not None:
+        raise CliError(f"{error}\nNothing was changed (no AEP call was made).")
+    spec = renames.resolved_spec(config, ROOT)
+    if spec is None:
+        return  # the program names the spec's problems
+    declared = [n for _, p in spec[1] for n in (p.name, *p.previous_names)]
+    losses = removal_losses(renames.deployment_of(proc.stdout), declared)
+    if losses and not allowed():
+        raise CliError(refusal(losses, stack))
+    if losses:
+        note(f"{ALLOW_ENV}=1: going ahead with deleting {len(losses)} object(s) that hold data")
+
+
+def confirm_flags(stack: str, action: str) -> list[str]:
+    """`--yes` for dev; elsewhere Pulumi's own prompt on a terminal, and without one an explicit YES=1."""
+    if stack == "dev" or os.environ.get("YES") == "1":
+        return ["--yes"]
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return []  # pulumi shows the plan and asks before it changes anything
+    raise CliError(f"`make {action} STACK={stack}` changes a real sandbox and there is no terminal to confirm on: "
+                   f"review the plan (`make preview STACK={stack}`), then run `make {action} STACK={stack} YES=1`")

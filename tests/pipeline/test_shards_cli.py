@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from pipelines import cli, drift, shards
+from pipelines import cli, drift, shards, workspace
 
 
 @pytest.fixture
@@ -16,31 +16,31 @@ def stack_with(monkeypatch):
     monkeypatch.setattr(shards, "default_engine_parallel", lambda: 8)
 
     def set_config(**config):
-        monkeypatch.setattr(cli, "stack_config", lambda _stack: config)
+        monkeypatch.setattr(workspace, "stack_config", lambda _stack: config)
     return set_config
 
 
 def test_the_cli_passes_parallel_for_a_sharded_stack(stack_with, monkeypatch):
     stack_with()
-    assert cli.engine_args("dev", ["--diff"]) == ["--diff"]
+    assert workspace.engine_args("dev", ["--diff"]) == ["--diff"]
     stack_with(**{"aep-pipelines:providerShards": "0"})
-    assert cli.engine_args("dev", []) == []
+    assert workspace.engine_args("dev", []) == []
     stack_with(**{"aep-pipelines:providerShards": "4"})
-    assert cli.engine_args("dev", ["--diff"]) == ["--diff", "--parallel", "20"]
+    assert workspace.engine_args("dev", ["--diff"]) == ["--diff", "--parallel", "20"]
     stack_with(**{"aep-pipelines:providerShards": 2})  # an unquoted YAML number
-    assert cli.engine_args("dev", []) == ["--parallel", "12"]
+    assert workspace.engine_args("dev", []) == ["--parallel", "12"]
     # The user's own choice wins, on the command line or in the environment.
-    assert cli.engine_args("dev", ["--parallel", "3"]) == ["--parallel", "3"]
-    assert cli.engine_args("dev", ["-p", "3"]) == ["-p", "3"]
-    assert cli.engine_args("dev", ["--parallel=3"]) == ["--parallel=3"]
+    assert workspace.engine_args("dev", ["--parallel", "3"]) == ["--parallel", "3"]
+    assert workspace.engine_args("dev", ["-p", "3"]) == ["-p", "3"]
+    assert workspace.engine_args("dev", ["--parallel=3"]) == ["--parallel=3"]
     monkeypatch.setenv("PULUMI_PARALLEL", "6")
-    assert cli.engine_args("dev", []) == []
+    assert workspace.engine_args("dev", []) == []
 
 
 def test_the_cli_refuses_a_bad_shard_count_before_running_pulumi(stack_with):
     stack_with(**{"aep-pipelines:providerShards": "lots"})
     with pytest.raises(cli.CliError, match=r"providerShards must be a whole number .* \(in stacks/Pulumi.dev.yaml\)"):
-        cli.engine_args("dev", [])
+        workspace.engine_args("dev", [])
 
 
 SHARD_URN = "urn:pulumi:prod::aep-pipelines::pulumi:providers:pulumi-python::aep-shard-{}"
@@ -65,7 +65,7 @@ def test_a_changed_setting_on_the_shard_providers_is_not_drift(stack_with, monke
     stack_with(**{"aep-pipelines:providerShards": "2"})
     monkeypatch.setattr(cli, "ensure_emulator", lambda _stack: None)
     monkeypatch.setattr(cli, "select_stack", lambda _stack, create: None)
-    monkeypatch.setattr(cli, "pulumi", lambda *_a, **_k: subprocess.CompletedProcess(
+    monkeypatch.setattr(workspace, "pulumi", lambda *_a, **_k: subprocess.CompletedProcess(
         [], 7, json.dumps(report), "error: no changes were expected for preview but changes were proposed"))
     assert cli.main(["drift", "--stack", "prod"]) == 0
     out = capsys.readouterr()

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from pipelines import workspace
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PULUMI_ROOT = ROOT / ".tools" / "pulumi"
 TEST_PASSPHRASE = "aep-pipelines-test-passphrase"
@@ -31,20 +33,8 @@ def require_cli() -> pathlib.Path:
 
 def engine_env(state_dir: pathlib.Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The offline environment every engine command gets (see docs/development.md)."""
-    bin_dir = require_cli()
-    (state_dir / "backend").mkdir(parents=True, exist_ok=True)
-    (state_dir / "home").mkdir(parents=True, exist_ok=True)
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PULUMI_HOME": str(state_dir / "home"),
-        "PULUMI_BACKEND_URL": f"file://{state_dir / 'backend'}",
-        "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE,
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-        "PULUMI_SKIP_CONFIRMATIONS": "true",
-        "PULUMI_PYTHON_CMD": sys.executable,
-    }
+    require_cli()
+    env = workspace.private_env(state_dir / "home", state_dir / "backend", TEST_PASSPHRASE)
     env.update(extra or {})
     return env
 
