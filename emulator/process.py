@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from typing import Any
 
 import requests
@@ -37,26 +38,27 @@ class EmulatorProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> "EmulatorProcess":
+    def start(self, timeout: float = 20.0, detached: bool = False) -> "EmulatorProcess":
+        """Start it and wait until it answers its health check. `detached`: in a session of its
+        own, so it outlives the caller and a Ctrl-C on a later command does not reach it."""
         os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", self.data_dir, *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL if detached else None,
+            start_new_session=detached,
         )
         log.close()  # the child has its own descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"emulator exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                if requests.get(self.base_url + "/_emulator/health", timeout=0.5).ok:
-                    return self
-            except requests.RequestException:
-                pass
+                raise RuntimeError(f"the emulator exited with status {self.proc.returncode}; see {self.log_path}")
+            if healthy(self.base_url, timeout=0.5):
+                return self
             time.sleep(0.05)
-        raise RuntimeError(f"emulator did not become healthy within {timeout}s; see {self.log_path}")
+        raise RuntimeError(f"the emulator did not answer {self.base_url}/_emulator/health within {timeout:g}s; see "
+                           f"{self.log_path}")
 
     def stop(self) -> None:
         """SIGTERM, then wait: a clean shutdown."""
@@ -125,3 +127,90 @@ class EmulatorProcess:
             "x-sandbox-name": sandbox,
         })
         return s
+
+
+def healthy(base: str, timeout: float = 1.0) -> bool:
+    """Whether an AEP emulator answers at `base`."""
+    try:
+        r = requests.get(f"{base}/_emulator/health", timeout=timeout)
+        return r.ok and r.json().get("status") == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+class Background:
+    """The one emulator `make up` runs in the background for a data directory.
+
+    Its pid file holds the pid and the endpoint, so a later command finds it (and a second
+    emulator is never started on the same store, which would corrupt it).
+    """
+
+    def __init__(self, data_dir: str, pid_file: str, log_path: str):
+        self.data_dir, self.pid_file, self.log_path = data_dir, pid_file, log_path
+
+    def _lines(self) -> list[str]:
+        try:
+            with open(self.pid_file) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return []
+
+    def pid(self) -> int | None:
+        """Its pid, if that process is still the emulator (a recycled pid is never signalled)."""
+        try:
+            pid = int(self._lines()[0])
+        except (ValueError, IndexError):
+            return None
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ")
+        except FileNotFoundError:
+            if os.path.isdir("/proc"):
+                return None
+            try:  # no /proc (macOS): the best we can tell is that the pid is alive
+                os.kill(pid, 0)
+            except OSError:
+                return None
+            return pid
+        return pid if b"-m emulator" in cmdline else None
+
+    def base_url(self) -> str | None:
+        """The endpoint it was started on."""
+        lines = self._lines()
+        return lines[1] if len(lines) > 1 else None
+
+    def start(self, base: str, timeout: float = 30.0) -> int:
+        """Start it detached on `base`'s port; returns its pid."""
+        port = urllib.parse.urlsplit(base).port or 80
+        emu = EmulatorProcess(data_dir=self.data_dir, port=port, log_path=self.log_path)
+        os.makedirs(os.path.dirname(self.pid_file) or ".", exist_ok=True)
+        try:
+            emu.start(timeout=timeout, detached=True)
+        except RuntimeError:
+            emu.kill()
+            raise
+        with open(self.pid_file, "w") as f:
+            f.write(f"{emu.proc.pid}\n{base}\n")
+        return emu.proc.pid
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """SIGTERM and wait; False when none was running."""
+        pid = self.pid()
+        if pid is None:
+            _unlink(self.pid_file)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.1)
+        if self.pid() is not None:
+            raise RuntimeError(f"the emulator (pid {pid}) did not stop within {timeout:g}s")
+        _unlink(self.pid_file)
+        return True
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -25,18 +25,16 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.parse
 from typing import Any
 
 import requests
 
+from emulator.process import Background, healthy
 from pipelines import drift, shards, workspace
 from pipelines.guards import confirm_flags, preflight
-from pipelines.render import RUN_HEADERS, banner, run_row, say, short_labels, stack_arg, table
+from pipelines.render import GRAPH_STYLE, RUN_HEADERS, banner, fmt_time, run_row, say, short_labels, stack_arg, table
 from pipelines.samples import sample_events
 from pipelines.workspace import (POLICY_PACK, ROOT, STATE, CliError, aep_client, endpoint_of, engine_args,
                                  is_loopback, note, pipeline_outputs, policy_args, preview_json, pulumi, pulumi_env,
@@ -55,12 +53,7 @@ EMULATOR_DATA = STATE / "emulator"
 # ---------------------------------------------------------------------------------------------
 
 
-def emulator_healthy(base: str, timeout: float = 1.0) -> bool:
-    try:
-        r = requests.get(f"{base}/_emulator/health", timeout=timeout)
-        return r.ok and r.json().get("status") == "ok"
-    except (requests.RequestException, ValueError):
-        return False
+BACKGROUND = Background(str(EMULATOR_DATA), str(EMULATOR_PID), str(EMULATOR_LOG))
 
 
 def _port_in_use(base: str) -> bool:
@@ -72,43 +65,29 @@ def _port_in_use(base: str) -> bool:
 
 
 def start_emulator(base: str, wait: float = 30.0) -> bool:
-    """Start `python -m emulator` detached on the endpoint's port unless it already answers.
-
-    Returns True when this call started it. The emulator outlives this command (its own
-    session, so Ctrl-C on a later `make` does not reach it); `emulator-stop` ends it.
-    """
-    if emulator_healthy(base):
+    """Start the background emulator (emulator/process.py) on the endpoint's port unless one
+    already answers there; True when this call started it. It outlives this command;
+    `emulator-stop` ends it."""
+    if healthy(base):
         return False
-    running = _emulator_pid()
+    running = BACKGROUND.pid()
     if running is not None:
         # One emulator per data directory: a second one on the same store would corrupt it, and
         # `emulator-stop` would lose track of the first.
-        where = _emulator_base() or "another port"
+        where = BACKGROUND.base_url() or "another port"
         raise CliError(f"the background emulator for {rel(EMULATOR_DATA)} is already running at {where} (pid "
                        f"{running}), but the stack now targets {base}: stop it first (`make emulator-stop`), or "
                        f"point AEP_ENDPOINT / aep:endpoint back at {where}")
     if _port_in_use(base):
         raise CliError(f"something that is not the AEP emulator is listening at {base}: stop it, or point "
                        "aep:endpoint at another port")
-    port = urllib.parse.urlsplit(base).port or 80
-    STATE.mkdir(parents=True, exist_ok=True)
-    with open(EMULATOR_LOG, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(EMULATOR_DATA)],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    EMULATOR_PID.write_text(f"{proc.pid}\n{base}\n")
-    note(f"starting the AEP emulator at {base} (pid {proc.pid}, data {rel(EMULATOR_DATA)}, "
-         f"log {rel(EMULATOR_LOG)})")
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            EMULATOR_PID.unlink(missing_ok=True)
-            raise CliError(f"the emulator exited with status {proc.returncode}:\n{tail(EMULATOR_LOG)}")
-        if emulator_healthy(base, timeout=0.5):
-            return True
-        time.sleep(0.1)
-    raise CliError(f"the emulator did not answer {base}/_emulator/health within {wait:g}s; see {rel(EMULATOR_LOG)}")
+    note(f"starting the AEP emulator at {base} (data {rel(EMULATOR_DATA)}, log {rel(EMULATOR_LOG)})")
+    try:
+        pid = BACKGROUND.start(base, timeout=wait)
+    except RuntimeError as e:
+        raise CliError(f"{e}:\n{tail(EMULATOR_LOG)}") from None
+    note(f"the AEP emulator is up (pid {pid})")
+    return True
 
 
 def ensure_emulator(stack: str, verbose: bool = False) -> str:
@@ -121,54 +100,12 @@ def ensure_emulator(stack: str, verbose: bool = False) -> str:
     return base
 
 
-def _emulator_base() -> str | None:
-    """The endpoint the background emulator was started on (the pid file's second line)."""
-    try:
-        lines = EMULATOR_PID.read_text().split()
-    except FileNotFoundError:
-        return None
-    return lines[1] if len(lines) > 1 else None
-
-
-def _emulator_pid() -> int | None:
-    """The background emulator's pid, if it is still that emulator (pid file: pid, then endpoint)."""
-    try:
-        pid = int(EMULATOR_PID.read_text().split()[0])
-    except (FileNotFoundError, ValueError, IndexError):
-        return None
-    try:
-        cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except FileNotFoundError:
-        if not pathlib.Path("/proc").is_dir():
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                return None
-            return pid
-        return None
-    # A recycled pid belongs to something else: never signal it.
-    return pid if b"-m emulator" in cmdline else None
-
-
 def stop_emulator() -> bool:
-    pid = _emulator_pid()
-    if pid is None:
-        EMULATOR_PID.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if _emulator_pid() is None:
-            break
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        time.sleep(0.1)
-    else:
-        raise CliError(f"the emulator (pid {pid}) did not stop within 15s")
-    EMULATOR_PID.unlink(missing_ok=True)
-    return True
+    """Stop the background emulator; False when none was running."""
+    try:
+        return BACKGROUND.stop()
+    except RuntimeError as e:
+        raise CliError(str(e)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +216,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             continue
         last = flow.get("lastRunDetails") or {}
         rows.append([name, sandbox, flow.get("name"), flow.get("state"), last.get("state") or "no runs yet",
-                     _fmt_time(flow.get("updatedAt"))])
+                     fmt_time(flow.get("updatedAt"))])
         runs_by[name] = (flow_id, newest_runs(api, sandbox, flow_id)[: args.runs])
     say(table(["Pipeline", "Sandbox", "Dataflow", "State", "Last run", "Updated (UTC)"], rows))
     for name, (flow_id, runs) in runs_by.items():

@@ -133,7 +133,7 @@ def test_a_pulumi_on_path_too_old_gives_way_to_the_cache_and_says_why(tmp_path, 
     (dest / ".langhost-source").write_text(_source_hash() + "\n")
     proc = make_toolchain(project, f"{old}:{BASE_PATH}", cache_home)
     assert proc.returncode == 0 and link_of(project) == str(dest), proc.stderr
-    assert f"it is v3.100.0, older than" in proc.stderr, proc.stderr
+    assert "it is v3.100.0, older than" in proc.stderr, proc.stderr
 
 
 def _source_hash() -> str:

@@ -11,7 +11,7 @@ from urllib3.util.retry import Retry
 
 from emulator.process import EmulatorProcess
 
-from .fs_helpers import FS, FlowApi, assert_flow_error
+from .fs_helpers import FlowApi, assert_flow_error
 
 FLOWS = "POST /data/foundation/flowservice/flows"
 SOURCES = "POST /data/foundation/flowservice/sourceConnections"

@@ -6,7 +6,6 @@ with a passphrase secrets provider, so tests never touch the user's own state.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
 import subprocess
