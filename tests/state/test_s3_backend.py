@@ -22,7 +22,7 @@ import yaml
 
 from emulator import config as dev
 from tests.pipeline.helpers import MANAGED_KINDS, copy_real_project
-from tests.reliability.support import Deployment, kill_group, recover_after_crash, wait_for
+from tests.reliability.support import Deployment, recover_after_crash, wait_for
 from tests.support.engine import require_cli
 
 from .s3server import LOCKS, MotoS3
@@ -41,7 +41,7 @@ def cli(cwd: pathlib.Path, env: dict[str, str], *args: str, timeout: float = 300
 
 
 def start_cli(cwd: pathlib.Path, env: dict[str, str], log: pathlib.Path, *args: str) -> subprocess.Popen:
-    """The same in the background, in its own process group (so kill_group ends it and its children)."""
+    """The same in the background, in a session of its own (so kill_all ends it and its children)."""
     with open(log, "w") as out:
         return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env={**env, "YES": "1"},
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -49,11 +49,11 @@ def start_cli(cwd: pathlib.Path, env: dict[str, str], log: pathlib.Path, *args: 
 
 
 def kill_all(proc: subprocess.Popen) -> None:
-    """SIGKILL every process of a start_cli command's session, then reap it with kill_group.
+    """SIGKILL every process of a start_cli command's session, then reap it.
 
     The Pulumi CLI starts each plugin (language host, dynamic provider) in a process group of
     its own inside that session, so SIGKILLing the CLI's group alone would orphan them. The
-    session id is the command's pid, which stays ours until kill_group waits for it.
+    session id is the command's pid, which stays ours until it is reaped.
     """
     if proc.poll() is not None:
         return  # ended and reaped: Pulumi stopped its plugins, and the pid may be reused
@@ -67,7 +67,11 @@ def kill_all(proc: subprocess.Popen) -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    kill_group(proc)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(30)
 
 
 def output(p: subprocess.CompletedProcess) -> str:
