@@ -1,8 +1,8 @@
 """The Pendo pipeline through the real engine (Automation API) against a real emulator process.
 
-Issue 5's scenarios 1-5 share one deployed stack (`deployed`, module scope): each test
-starts from the healthy pipeline and leaves it healthy, so one `up` serves them all. The
-numbering in the test names is the issue's.
+The tests of a deployed pipeline share one stack (`deployed`, module scope, deployed by the
+fixture itself): each starts from the healthy pipeline and leaves it healthy, so one `up`
+serves them all and any one of them runs on its own (`pytest path::test`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _post(url: str, event: dict, **kw) -> requests.Response:
     return r
 
 
-def test_1_fresh_up_creates_everything_and_an_event_lands_mapped(project, deployed):
+def test_fresh_up_creates_everything_and_an_event_lands_mapped(project, deployed):
     up, out, sandbox = deployed["up"], deployed["outputs"], deployed["sandbox"]
     assert up.summary.result == "succeeded"
     # Stack + component + the six AEP objects of the tutorial.
@@ -79,7 +79,7 @@ def test_1_fresh_up_creates_everything_and_an_event_lands_mapped(project, deploy
     assert set(records[0]) == {TENANT, "_id", "timestamp"}
 
 
-def test_2_preview_and_refresh_after_up_make_no_changes_and_no_writes(project, deployed):
+def test_preview_and_refresh_after_up_make_no_changes_and_no_writes(project, deployed):
     st = deployed["stack"]
     project.emu.reset_metrics()
     pre, plan = project.preview(st, expect_no_changes=True)
@@ -100,7 +100,7 @@ def test_2_preview_and_refresh_after_up_make_no_changes_and_no_writes(project, d
     deployed["no_op_calls"] = {"preview": plain, "preview_refresh": refreshed}
 
 
-def test_3_flow_renamed_out_of_band_is_an_update_of_the_flow_alone(project, deployed):
+def test_flow_renamed_out_of_band_is_an_update_of_the_flow_alone(project, deployed):
     st, sandbox, out = deployed["stack"], deployed["sandbox"], deployed["outputs"]
     s = project.session(sandbox)
     url = f"{project.emu.base_url}{FS}/flows/{out['flowId']}"
@@ -122,7 +122,7 @@ def test_3_flow_renamed_out_of_band_is_an_update_of_the_flow_alone(project, depl
     project.preview(st, refresh=True, expect_no_changes=True)
 
 
-def test_4_target_connection_deleted_out_of_band_is_recreated_and_the_flow_follows(project, deployed):
+def test_target_connection_deleted_out_of_band_is_recreated_and_the_flow_follows(project, deployed):
     st, sandbox, out = deployed["stack"], deployed["sandbox"], deployed["outputs"]
     r = project.session(sandbox).delete(f"{project.emu.base_url}{FS}/targetConnections/{out['targetConnectionId']}")
     assert r.status_code in (200, 204), r.text
@@ -161,7 +161,7 @@ def test_4_target_connection_deleted_out_of_band_is_recreated_and_the_flow_follo
     deployed["outputs"] = healed
 
 
-def test_5_changing_one_mapping_is_a_new_version_and_a_patched_flow(project, deployed):
+def test_changing_one_mapping_is_a_new_version_and_a_patched_flow(project, deployed):
     st, sandbox, out = deployed["stack"], deployed["sandbox"], deployed["outputs"]
     spec = project.default_spec()
     guide = next(m for m in spec["pipelines"][0]["mappings"] if m["destination"].endswith(".guideName"))
@@ -185,7 +185,7 @@ def test_5_changing_one_mapping_is_a_new_version_and_a_patched_flow(project, dep
     deployed["outputs"] = new
 
 
-def test_6_two_stacks_on_two_sandboxes_never_see_each_other(project, deployed):
+def test_two_stacks_on_two_sandboxes_never_see_each_other(project, deployed):
     a_st, a_sb, a_out = deployed["stack"], deployed["sandbox"], deployed["outputs"]
     b_sb = unique_sandbox("pipe-b")
     # Stack b keeps its spec in structured stack config, with the same AEP names as stack a.
@@ -219,7 +219,7 @@ def test_6_two_stacks_on_two_sandboxes_never_see_each_other(project, deployed):
     project.preview(a_st, refresh=True, expect_no_changes=True)  # a is untouched by b's destroy
 
 
-def test_7_destroy_leaves_no_object_behind(tmp_path, fresh_emulator):
+def test_destroy_leaves_no_object_behind(tmp_path, fresh_emulator):
     # A private emulator, so GET /_emulator/objects covers every org and sandbox it has.
     project = Project(tmp_path, fresh_emulator)
     sandbox = unique_sandbox("pipe-d")
@@ -240,7 +240,7 @@ def test_7_destroy_leaves_no_object_behind(tmp_path, fresh_emulator):
 
 
 @pytest.mark.parametrize("case", ["unknown-field", "destination-not-in-schema"])
-def test_8_invalid_spec_fails_at_preview_naming_the_field_with_zero_writes(project, case):
+def test_invalid_spec_fails_at_preview_naming_the_field_with_zero_writes(project, case):
     spec = project.default_spec()
     pipe = spec["pipelines"][0]
     if case == "unknown-field":
@@ -262,7 +262,7 @@ def test_8_invalid_spec_fails_at_preview_naming_the_field_with_zero_writes(proje
     assert calls["writes"] == 0 and calls["reads"] == 0 and calls["ims"] == 0, calls
 
 
-def test_9_adopting_an_existing_pipeline_by_its_ids(project):
+def test_adopting_an_existing_pipeline_by_its_ids(project):
     """docs/adoption.md: a pipeline Pulumi did not create comes under management, nothing recreated."""
     sandbox = unique_sandbox("pipe-adopt")
     # The "hand-made" pipeline: deployed by another stack that is then forgotten, objects left in AEP.
@@ -298,7 +298,7 @@ def test_9_adopting_an_existing_pipeline_by_its_ids(project):
     assert project.managed_objects(sandbox) == {}
 
 
-def test_10_a_generic_http_streaming_source_with_an_account(project):
+def test_a_generic_http_streaming_source_with_an_account(project):
     """StreamingPipeline beyond the Pendo preset: an HTTP API source on a base connection."""
     sandbox = unique_sandbox("pipe-http")
     spec = {"pipelines": [{"name": "events", "source": {
