@@ -11,12 +11,14 @@ sentinels. Policies read resources from there; values are never logged or report
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format
+from pipelines.workspace import is_loopback
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationArgs,
                            ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
 
@@ -107,8 +109,15 @@ def label(resource_type: str, name: str) -> str:
 
 
 def production(args: ResourceValidationArgs | StackValidationArgs) -> bool:
-    """Does the stack count as production (anything not in nonProductionStacks)?"""
-    return STACK.name not in (args.get_config().get("nonProductionStacks") or NON_PRODUCTION)
+    """Does the stack count as production? Not in nonProductionStacks, and holding data: the rule
+    the pipeline component protects datasets by (pipelines/streaming.py protect_data), so a
+    stack on the local emulator counts only when aep-pipelines:protectData: true says so (turning
+    protectData off elsewhere does not make a stack non-production)."""
+    if STACK.name in (args.get_config().get("nonProductionStacks") or NON_PRODUCTION):
+        return False
+    if str(STACK.config.get("aep-pipelines:protectData") or "").strip().lower() == "true":
+        return True
+    return not is_loopback(str(STACK.config.get("aep:endpoint") or os.environ.get("AEP_ENDPOINT") or ""))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -64,7 +64,10 @@ class Run:
             "policy-cases:case": case, "aep:endpoint": emu.base_url, "aep:clientId": dev.DEV_CLIENT_ID,
             "aep:clientSecret": auto.ConfigValue(dev.DEV_CLIENT_SECRET, secret=secret_client),
             "aep:orgId": dev.DEV_ORG_ID, "aep:sandbox": self.sandbox, "aep:tenantId": dev.TENANT_ID,
-            "aep:retryBaseDelay": "0.01"})
+            "aep:retryBaseDelay": "0.01",
+            # A stack on the local emulator holds no data worth protecting unless it says so:
+            # these stand for real sandboxes.
+            **({"aep-pipelines:protectData": "true"} if stack_name != "dev" else {})})
 
     def pack_args(self) -> dict:
         return {"policy_packs": [str(PACK)],
@@ -173,7 +176,10 @@ def test_the_projects_own_stacks_pass_the_guardrails(tmp_path, emu, name):
                on_event=lambda e: events.append(e.policy_event.policy_name) if e.policy_event else None)
     assert events == []
     if name == "prod":
-        # stacks/Pulumi.prod.yaml retains its objects; without that, its dataset is refused.
+        # stacks/Pulumi.prod.yaml retains its objects; without that, and with the protection
+        # turned off, a dataset of a real sandbox is refused (a preview makes no AEP call).
         st.set_config("aep-pipelines:retainOnDelete", auto.ConfigValue("false"))
+        st.set_config("aep-pipelines:protectData", auto.ConfigValue("false"))
+        st.set_config("aep:endpoint", auto.ConfigValue("https://platform.adobe.io"))
         with pytest.raises(auto.CommandError, match=r"protect-production-data"):
             st.preview(policy_packs=[str(PACK)], policy_pack_configs=config, on_output=lambda _l: None)
