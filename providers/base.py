@@ -24,7 +24,6 @@ translate between its model and the client: `create_object`, `read_object`,
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import string
 import sys
@@ -40,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from .client import (CONFIG_KEYS, AEPClient, AEPError, AEPSettings, AuthError, BadRequest, ConfigurationError,
                      NotFound, PreconditionFailed, RateLimited, Secret, ServerError, TransportError, get_client)
 from .models import AEPArgs, InputError, InputErrors
+from .transport import plain
 
 log = logging.getLogger("providers")
 
@@ -55,19 +55,6 @@ _SANDBOX_MISSING = {"FLOW-2100-404", "FLOW-1101-404"}
 
 
 def _identity(v: Any) -> Any:
-    return v
-
-
-def plain(v: Any) -> Any:
-    """Normalise for comparison: integral floats become ints, recursively (numbers arrive as doubles)."""
-    if isinstance(v, bool) or v is None:
-        return v
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return int(v)
-    if isinstance(v, list):
-        return [plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: plain(x) for k, x in v.items()}
     return v
 
 
@@ -451,15 +438,8 @@ def _title_key(title: Any) -> Any:
 
 
 def error_cause(err: Exception) -> str:
-    """The cause of a client error, for messages: status, AEP code, attempts, request id and message."""
-    if isinstance(err, AEPError):
-        status = f"HTTP {err.status}" if err.status else "no response"
-        code = f" {err.code}" if err.code else ""
-        tries = f" after {err.attempts} attempts" if err.attempts > 1 else ""
-        rid = f", request id {err.request_id}" if err.request_id else ""
-        where = f" on {err.method} {err.path}" if err.method else ""
-        return f"{status}{code}{tries}: {err.message}{where}{rid}"
-    return str(err)
+    """The cause of an error, for messages: an AEPError's own `cause`, else its text."""
+    return err.cause if isinstance(err, AEPError) else str(err)
 
 
 def _failures(e: ValidationError, secret: set[str] = frozenset()) -> list[CheckFailure]:

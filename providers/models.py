@@ -196,9 +196,14 @@ def _check_field_names(fields: dict[str, Any]) -> None:
                          "underscores only")
 
 
+def class_alias(v: str) -> str | None:
+    """The class $id an alias stands for ('experienceevent', 'profile', ...), None for any other text."""
+    return CLASS_ALIASES.get(v.strip().lower().replace("_", "-").replace(" ", ""))
+
+
 def _class_id(v: str) -> str:
     v = v.strip()
-    alias = CLASS_ALIASES.get(v.lower().replace("_", "-").replace(" ", ""))
+    alias = class_alias(v)
     if alias:
         return alias
     if not v.startswith("https://ns.adobe.com/"):
@@ -207,7 +212,10 @@ def _class_id(v: str) -> str:
     return v
 
 
-def _tenant(v: str) -> str:
+def normalize_tenant(v: str | None) -> str | None:
+    """A tenant id as AEP spells it: no leading underscore, letters and digits only (None stays None)."""
+    if v is None:
+        return v
     v = v.strip().lstrip("_")
     if not re.fullmatch(r"[A-Za-z0-9]+", v):
         raise ValueError(f"{v!r} is not a tenant id: use the org's tenant namespace without the underscore "
@@ -222,7 +230,7 @@ class XdmSchemaArgs(AEPArgs):
     title: Name | None = None
     description: str = DEFAULT_DESCRIPTION
     class_id: Annotated[str, AfterValidator(_class_id)] = EXPERIENCE_EVENT
-    tenant_id: Annotated[str, AfterValidator(_tenant)] | None = None
+    tenant_id: Annotated[str, AfterValidator(normalize_tenant)] | None = None
     fields: Annotated[dict[str, XdmField], AfterValidator(_drop_default_titles)] | None = None
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
