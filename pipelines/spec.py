@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from providers.models import (EXPERIENCE_EVENT, Mapping, Sandbox, XdmField, class_alias, field_paths,
+from providers.models import (EXPERIENCE_EVENT, Mapping, Percent, Sandbox, XdmField, class_alias, field_paths,
                              normalize_tenant)
 
 from . import ids, unique
@@ -148,6 +148,10 @@ class FlowSpec(_Model):
     name: Name = None
     description: str | None = None
     enabled: bool = True
+    error_diagnostics_enabled: bool | None = Field(
+        None, description="keep detailed error diagnostics of the flow's runs (AEP's default: false)")
+    partial_ingestion_percent: Percent | None = Field(
+        None, description="the share of failed records, in per cent, beyond which a run fails")
 
 
 class AdoptSpec(_Model):
@@ -250,6 +254,8 @@ class Pipeline:
     retain_on_delete: bool = False
     allow_replace: frozenset[str] = frozenset()
     previous_names: tuple[str, ...] = ()
+    flow_error_diagnostics_enabled: bool | None = None
+    flow_partial_ingestion_percent: float | None = None
 
     @property
     def identity(self) -> str:
@@ -360,6 +366,8 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
         adopt=adopt, retain_on_delete=spec.retain_on_delete, allow_replace=frozenset(spec.allow_replace),
         previous_names=tuple(spec.previous_names),
+        flow_error_diagnostics_enabled=spec.flow.error_diagnostics_enabled,
+        flow_partial_ingestion_percent=spec.flow.partial_ingestion_percent,
     ), []
 
 

@@ -15,7 +15,9 @@ from pulumi.dynamic import Resource
 
 from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import DEFAULT_DESCRIPTION, FLOW_SPECS, STREAMING_FLOW_SPEC, AEPArgs, InputError, Managed, Name, Version
+from .models import (DEFAULT_DESCRIPTION, FLOW_SPECS, STREAMING_FLOW_SPEC, AEPArgs, InputError, Managed, Name, Percent,
+                     Version)
+from .transport import plain
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -35,6 +37,10 @@ class DataflowArgs(AEPArgs):
     mapping_id: Annotated[str | None, Managed()] = None
     mapping_version: Annotated[Version | None, Managed()] = None
     enabled: Annotated[bool, Managed(default=True)] = True
+    # Options of the GenericStreamingAEP flow spec (its optionSpec), sent as the flow's `options`.
+    # Flow Service documents no update of them, so a change replaces the flow; absent is false.
+    error_diagnostics_enabled: Annotated[bool | None, Managed(replaces=True, normalize=bool)] = None
+    partial_ingestion_percent: Annotated[Percent | None, Managed(replaces=True)] = None
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         errs = []
@@ -68,6 +74,8 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
                  target_connection_id: pulumi.Input[str], mapping_id: pulumi.Input[str] | None = None,
                  mapping_version: pulumi.Input[int] | None = None, name: pulumi.Input[str] | None = None,
                  description: pulumi.Input[str] | None = None, enabled: pulumi.Input[bool] | None = None,
+                 error_diagnostics_enabled: pulumi.Input[bool] | None = None,
+                 partial_ingestion_percent: pulumi.Input[float] | None = None,
                  flow_spec_id: pulumi.Input[str] | None = None, flow_spec_version: pulumi.Input[str] | None = None,
                  sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
                  allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -82,6 +90,9 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
             name: the flow's name in AEP (default `dataflow-<7 random characters>`, kept across updates).
             description: its description (default "Managed by Pulumi (aep-pipelines)").
             enabled: whether the flow runs (default true): `/action?op=enable|disable`.
+            error_diagnostics_enabled: keep detailed error diagnostics of its runs (default false).
+            partial_ingestion_percent: the share of failed records, in per cent (above 0, at most 100),
+                beyond which a run fails (default: none; a change to either option replaces the flow).
             flow_spec_id: the flow spec (default GenericStreamingAEP, the streaming one).
             flow_spec_version: its version (default "1.0").
             sandbox: the AEP sandbox (default stack config aep:sandbox).
@@ -113,6 +124,11 @@ class DataflowProvider(AEPProvider):
             "targetConnectionIds": [args.target_connection_id]}
         if args.mapping_id:
             body["transformations"] = [_mapping(args)]
+        options = {key: plain(value) for key, value in (("errorDiagnosticsEnabled", args.error_diagnostics_enabled),
+                                                        ("partialIngestionPercent", args.partial_ingestion_percent))
+                   if value is not None}
+        if options:
+            body["options"] = options
         created = api.create_flow(args.sandbox, body)
         if not args.enabled:
             api.flow_action(args.sandbox, created.id, "disable", created.body.get("etag"))
@@ -127,13 +143,16 @@ class DataflowProvider(AEPProvider):
         idx = computed["mapping_index"]
         params = ((flow.get("transformations") or [])[idx].get("params") or {}) if idx is not None else {}
         version = params.get("mappingVersion")
+        options = flow.get("options") or {}
         return {"name": flow.get("name"), "description": flow.get("description"),
                 "flow_spec_id": spec.get("id"), "flow_spec_version": spec.get("version"),
                 "source_connection_id": _first(flow.get("sourceConnectionIds")),
                 "target_connection_id": _first(flow.get("targetConnectionIds")),
                 "mapping_id": params.get("mappingId"),
                 "mapping_version": int(version) if version is not None else None,
-                "enabled": flow.get("state") not in ("disabled", "disabling"), **computed}
+                "enabled": flow.get("state") not in ("disabled", "disabling"),
+                "error_diagnostics_enabled": options.get("errorDiagnosticsEnabled"),
+                "partial_ingestion_percent": options.get("partialIngestionPercent"), **computed}
 
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: DataflowArgs, changed: set[str]) -> dict:
         """One PATCH (If-Match: stored etag) for name/description/mapping, then enable/disable if asked."""

@@ -152,8 +152,12 @@ class FlowService(Transport):
 
     def create_flow(self, sandbox: str, body: dict) -> Created:
         """POST /flows -> {id, etag}."""
+        # A flow replaced for its options shares its name and connections with the new one.
+        same = _matches(body, ("flowSpec.id", "sourceConnectionIds", "targetConnectionIds",
+                               "options.partialIngestionPercent"))
+        diagnostics = bool(dig(body, "options.errorDiagnosticsEnabled"))  # absent is false
         return self._fs_create("flows", sandbox, body,
-                               _matches(body, ("flowSpec.id", "sourceConnectionIds", "targetConnectionIds")))
+                               lambda i: same(i) and bool(dig(i, "options.errorDiagnosticsEnabled")) == diagnostics)
 
     def get_flow(self, sandbox: str, id_: str) -> dict:
         """GET /flows/{id} -> the item, with options.inletUrl and state."""
