@@ -155,6 +155,11 @@ def _mapping_transformation() -> dict[str, Any]:
     }
 
 
+# The options both flow specs take (FS 1855-1870; GenericStreamingAEP's are the same).
+_OPTION_SPEC = {"name": "OptionSpec", "spec": {"schema": _JSON_SCHEMA, "type": "object", "properties": {
+    "errorDiagnosticsEnabled": {"title": "Error diagnostics", "type": "boolean", "default": False},
+    "partialIngestionPercent": {"title": "Partial ingestion threshold", "type": "number", "exclusiveMinimum": 0}}}}
+
 FLOW_SPECS: list[dict[str, Any]] = [
     {
         "id": STREAMING_FLOW_SPEC_ID,
@@ -164,6 +169,7 @@ FLOW_SPECS: list[dict[str, Any]] = [
         "sourceConnectionSpecIds": [PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID],
         "targetConnectionSpecIds": [DATALAKE_SPEC_ID],
         "transformationSpecs": [_mapping_transformation()],
+        "optionSpec": _OPTION_SPEC,
         "attributes": {"isSourceFlow": True, "frequency": "streaming",
                        "notification": {"category": "sources", "flowRun": {"enabled": True}}},
         "permissionsInfo": _SOURCES_PERMISSIONS,
@@ -175,10 +181,7 @@ FLOW_SPECS: list[dict[str, Any]] = [
         "version": "1.0",
         "sourceConnectionSpecIds": [GCS_SPEC_ID],
         "targetConnectionSpecIds": [DATALAKE_SPEC_ID],
-        "optionSpec": {"spec": {"schema": _JSON_SCHEMA, "type": "object", "properties": {
-            "errorDiagnosticsEnabled": {"title": "Error diagnostics", "type": "boolean", "default": False},
-            "partialIngestionPercent": {"title": "Partial ingestion threshold", "type": "number",
-                                        "exclusiveMinimum": 0}}}},
+        "optionSpec": _OPTION_SPEC,
         "transformationSpecs": [_mapping_transformation()],
         "scheduleSpec": {
             "name": "PeriodicSchedule",

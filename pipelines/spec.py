@@ -28,7 +28,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from providers.models import CLASS_ALIASES, EXPERIENCE_EVENT, Mapping, Sandbox, XdmField, field_paths
+from providers.models import (EXPERIENCE_EVENT, Mapping, Percent, Sandbox, XdmField, class_alias, field_paths,
+                             normalize_tenant)
 
 from . import ids, unique
 from .problems import Problem, SpecError, pydantic_problems, top_level, without
@@ -38,7 +39,6 @@ PROJECT = "aep-pipelines"
 TENANT_PLACEHOLDER = "{tenantId}"
 
 _PIPELINE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_TENANT_RE = re.compile(r"^[A-Za-z0-9]+$")
 # AEP has no published length limit for these names; 256 keeps every UI and API happy.
 _MAX_NAME = 256
 
@@ -81,18 +81,8 @@ def _pipeline_name(v: str) -> str:
     return v
 
 
-def _tenant(v: str | None) -> str | None:
-    if v is None:
-        return v
-    v = v.strip().lstrip("_")
-    if not _TENANT_RE.match(v):
-        raise ValueError(f"{v!r} is not a tenant id: use the org's tenant namespace without the underscore "
-                         "(GET /data/foundation/schemaregistry/stats shows it as tenantId)")
-    return v
-
-
 def _class(v: str) -> str:
-    alias = CLASS_ALIASES.get(v.strip().lower().replace("_", "-").replace(" ", ""))
+    alias = class_alias(v)
     if alias:
         return alias
     if not v.startswith("https://ns.adobe.com/"):
@@ -131,7 +121,7 @@ class SchemaSpec(_Model):
     title: Name = None
     description: str | None = None
     class_id: Annotated[str, AfterValidator(_class)] = Field(EXPERIENCE_EVENT, alias="class")
-    tenant_id: Annotated[str | None, AfterValidator(_tenant)] = Field(
+    tenant_id: Annotated[str | None, AfterValidator(normalize_tenant)] = Field(
         None, description="defaults to stack config aep:tenantId")
     fields: dict[str, XdmField] | None = None
 
@@ -158,6 +148,10 @@ class FlowSpec(_Model):
     name: Name = None
     description: str | None = None
     enabled: bool = True
+    error_diagnostics_enabled: bool | None = Field(
+        None, description="keep detailed error diagnostics of the flow's runs (AEP's default: false)")
+    partial_ingestion_percent: Percent | None = Field(
+        None, description="the share of failed records, in per cent, beyond which a run fails")
 
 
 class AdoptSpec(_Model):
@@ -260,6 +254,8 @@ class Pipeline:
     retain_on_delete: bool = False
     allow_replace: frozenset[str] = frozenset()
     previous_names: tuple[str, ...] = ()
+    flow_error_diagnostics_enabled: bool | None = None
+    flow_partial_ingestion_percent: float | None = None
 
     @property
     def identity(self) -> str:
@@ -370,6 +366,8 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         flow_description=spec.flow.description, flow_enabled=spec.flow.enabled,
         adopt=adopt, retain_on_delete=spec.retain_on_delete, allow_replace=frozenset(spec.allow_replace),
         previous_names=tuple(spec.previous_names),
+        flow_error_diagnostics_enabled=spec.flow.error_diagnostics_enabled,
+        flow_partial_ingestion_percent=spec.flow.partial_ingestion_percent,
     ), []
 
 

@@ -1,9 +1,11 @@
 """The shared dynamic-provider base: every hard part of a resource's lifecycle lives here.
 
-Each resource module declares a small subclass of `AEPProvider` (its managed fields, which
-of them force a replacement, its args model) and implements five short methods that only
-translate between its model and the client: `create_object`, `read_object`,
-`update_object`, `delete_object` and `adopt_object`. This base supplies the rest, following
+Each resource module declares its args model, every field with its rules on it
+(`Managed(...)`, `Passive()`, providers/models.py), a small subclass of `AEPProvider` (its
+kind, args model and computed outputs) and four short methods that only translate between
+its model and the client: `create_object`, `read_object`, `update_object` and
+`delete_object` (`adopt_object` when adoption needs more than the default). This base
+derives the managed fields from the model and supplies the rest, following
 ../shared/reference/pulumi-dynamic-providers.md:
 
 * the provider pickles by reference (installed module + class name, no instance state)
@@ -24,13 +26,11 @@ translate between its model and the client: `create_object`, `read_object`,
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import string
 import sys
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult,
                             ResourceProvider, UpdateResult)
@@ -39,7 +39,9 @@ from pydantic import BaseModel, ValidationError
 
 from .client import (CONFIG_KEYS, AEPClient, AEPError, AEPSettings, AuthError, BadRequest, ConfigurationError,
                      NotFound, PreconditionFailed, RateLimited, Secret, ServerError, TransportError, get_client)
-from .models import AEPArgs, InputError, InputErrors
+from .models import AEPArgs, InputError, InputErrors, Managed, Passive
+from .resource import declared, member_ops, output_slots, resource_args  # noqa: F401 - re-exported
+from .transport import plain  # noqa: F401 - re-exported
 
 log = logging.getLogger("providers")
 
@@ -52,43 +54,6 @@ CHECKED = "__checked"
 _CHECK_RUN = secrets.token_hex(8)
 # Codes of 404s that are about the sandbox, not the object: those must never read as "gone".
 _SANDBOX_MISSING = {"FLOW-2100-404", "FLOW-1101-404"}
-
-
-def _identity(v: Any) -> Any:
-    return v
-
-
-def plain(v: Any) -> Any:
-    """Normalise for comparison: integral floats become ints, recursively (numbers arrive as doubles)."""
-    if isinstance(v, bool) or v is None:
-        return v
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return int(v)
-    if isinstance(v, list):
-        return [plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: plain(x) for k, x in v.items()}
-    return v
-
-
-@dataclass(frozen=True)
-class Managed:
-    """One managed input: how to compare it and what a change to it means."""
-
-    name: str
-    replaces: bool = False          # a change cannot be applied in place
-    normalize: Callable[[Any], Any] = _identity
-    unordered: bool = False         # a list whose order means nothing
-    server_default: bool = False    # None in the inputs means "whatever AEP has": never a diff
-    observable: bool = True         # read() can see it (masked secrets cannot be read back)
-    default: Any = None             # the value an absent input stands for
-
-    def norm(self, v: Any) -> Any:
-        """The comparable form of a value of this field."""
-        v = plain(self.normalize(self.default if v is None else v))
-        if self.unordered and isinstance(v, list):
-            v = sorted(v, key=repr)
-        return v
 
 
 class ProviderError(Exception):
@@ -133,18 +98,23 @@ class AEPProvider(ResourceProvider):
     kind: ClassVar[str] = "Resource"          # shown in messages: "Dataset «name» (id)"
     name_prefix: ClassVar[str] = "aep"         # auto-names: "<prefix>-<7 chars>"
     args_model: ClassVar[type[AEPArgs]] = AEPArgs
-    fields: ClassVar[tuple[Managed, ...]] = ()
     computed: ClassVar[tuple[str, ...]] = ()   # server-generated outputs (never diffed)
-    # Inputs that are stored but neither managed nor diffed (validation aids, adoption, guards).
-    passive: ClassVar[tuple[str, ...]] = ("adopt_id", "allow_replace")
+    # Derived from the args model's field declarations (`Managed(...)`, `Passive()`):
+    fields: ClassVar[tuple[Managed, ...]] = ()  # the managed inputs, in declaration order
+    passive: ClassVar[tuple[str, ...]] = ()     # stored but neither managed nor diffed
+    secret_inputs: ClassVar[tuple[str, ...]] = ()  # inputs whose values must never appear in a message
     # What a replacement of this object loses, for kinds that hold data or an address others
     # use (a one-way door): a plan that replaces one is refused unless `allow_replace` is set.
     replacement_loses: ClassVar[str | None] = None
     allow_kinds: ClassVar[str] = ""             # what the spec's allow_replace must list to allow it
     # Replace by deleting first when a replacement would collide on a unique name.
     unique_name: ClassVar[bool] = False
-    # Inputs whose values must never appear in a message.
-    secret_inputs: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any):
+        """Derive the managed, passive and secret inputs from the args model's declarations."""
+        super().__init_subclass__(**kwargs)
+        cls.fields, cls.passive = declared(cls.args_model, cls.computed, cls.__name__)
+        cls.secret_inputs = tuple(f.name for f in cls.fields if f.secret)
 
     # -- pickling and configuration ------------------------------------------------------
 
@@ -451,15 +421,8 @@ def _title_key(title: Any) -> Any:
 
 
 def error_cause(err: Exception) -> str:
-    """The cause of a client error, for messages: status, AEP code, attempts, request id and message."""
-    if isinstance(err, AEPError):
-        status = f"HTTP {err.status}" if err.status else "no response"
-        code = f" {err.code}" if err.code else ""
-        tries = f" after {err.attempts} attempts" if err.attempts > 1 else ""
-        rid = f", request id {err.request_id}" if err.request_id else ""
-        where = f" on {err.method} {err.path}" if err.method else ""
-        return f"{status}{code}{tries}: {err.message}{where}{rid}"
-    return str(err)
+    """The cause of an error, for messages: an AEPError's own `cause`, else its text."""
+    return err.cause if isinstance(err, AEPError) else str(err)
 
 
 def _failures(e: ValidationError, secret: set[str] = frozenset()) -> list[CheckFailure]:
@@ -502,34 +465,7 @@ def _short(v: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
-__all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "ProviderError", "member_ops", "output_slots", "plain", "resource_props"]
-
-
-# -- helpers for the user-facing Resource classes ------------------------------------------------
-
-
-def resource_props(sandbox: Any, **inputs: Any) -> dict:
-    """Inputs for a dynamic Resource: the sandbox (defaulting to stack config aep:sandbox) plus
-    every input. None values stay: they register the output and never reach check()."""
-    if sandbox is None:
-        import pulumi  # noqa: PLC0415 - only ever called from a running Pulumi program
-
-        sandbox = pulumi.Config("aep").get("sandbox")
-    return {"sandbox": sandbox, **inputs}
-
-
-def member_ops(args: Any, changed: set[str], *keys: str) -> list[dict]:
-    """JSON Patch ops setting top-level members that changed.
-
-    `add`, not `replace`: RFC 6902 `replace` fails on a member the object lacks (an adopted
-    object may have no description), while `add` on an existing member replaces it.
-    """
-    return [{"op": "add", "path": f"/{k}", "value": getattr(args, k)} for k in keys if k in changed]
-
-
-def output_slots(*names: str) -> dict:
-    """Placeholders that register computed outputs on a dynamic Resource."""
-    return {n: None for n in names}
-
+__all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "Passive", "ProviderError", "declared", "member_ops",
+           "output_slots", "plain", "resource_args"]
 
 _quiet_provider_errors()

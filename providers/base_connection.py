@@ -8,14 +8,43 @@ delete a connection a flow still uses (FLOW-1418-400); the error says which flow
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import Field
 
-from .base import AEPProvider, Managed, ProviderError, member_ops, output_slots, resource_props
+from .base import AEPProvider, ProviderError, member_ops, resource_args
 from .client import AEPClient, AEPError, BadRequest
-from .models import BaseConnectionArgs
+from .models import (DEFAULT_DESCRIPTION, HTTP_STREAMING_SPEC, PENDO_SPEC, SOURCE_SPECS, AEPArgs, InputError,
+                     Managed, Name, spec_error)
+from .resource import etag_patch
+
+
+class BaseConnectionArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {
+        "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming)",
+        "auth_spec_name": "give the auth spec name of the connection spec, e.g. 'Streaming Connection'",
+    }
+
+    name: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    connection_spec_id: Annotated[str | None, Managed(replaces=True)] = None
+    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
+    auth_spec_name: Annotated[str | None, Managed(replaces=True)] = None
+    # Masked by AEP on read: compared against the stored value only.
+    auth_params: Annotated[dict[str, Any], Managed(observable=False, default={}, secret=True)] = Field(
+        default_factory=dict)
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        if "connection_spec_id" in unknown or not self.connection_spec_id:
+            return []
+        if self.connection_spec_id not in SOURCE_SPECS:
+            return [spec_error("connection_spec_id", self.connection_spec_id, SOURCE_SPECS)]
+        if self.connection_spec_id == PENDO_SPEC:
+            return [InputError("connection_spec_id", "Pendo sources take no base connection (AEP answers "
+                               "FLOW-1332-400): create the SourceConnection without base_connection_id")]
+        return []
 
 
 class BaseConnection(Resource, module="aep", name="BaseConnection"):
@@ -24,36 +53,34 @@ class BaseConnection(Resource, module="aep", name="BaseConnection"):
     name: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, connection_spec_id: Any, auth_spec_name: Any, auth_params: Any = None,
-                 name: Any = None, description: Any = None, connection_spec_version: Any = None, sandbox: Any = None,
-                 adopt_id: Any = None, opts: pulumi.ResourceOptions | None = None):
-        """Pass `auth_params` as a secret (e.g. `config.require_secret(...)` values)."""
-        props = resource_props(sandbox, name=name, description=description, connection_spec_id=connection_spec_id,
-                               connection_spec_version=connection_spec_version, auth_spec_name=auth_spec_name,
-                               auth_params=pulumi.Output.secret(auth_params) if auth_params is not None else None,
-                               adopt_id=adopt_id)
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["auth_params"]))
-        super().__init__(BaseConnectionProvider(), resource_name, {**props, **output_slots("etag")}, opts)
+    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str],
+                 auth_spec_name: pulumi.Input[str], auth_params: pulumi.Input[Mapping[str, Any]] | None = None,
+                 name: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+                 connection_spec_version: pulumi.Input[str] | None = None, sandbox: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """An account for a source that authenticates.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            connection_spec_id: the source's connection spec (HTTP_STREAMING_SPEC; Pendo takes no account).
+            auth_spec_name: the name of one of the connection spec's auth specs, e.g. "Streaming Connection".
+            auth_params: the credentials that auth spec asks for; stored and shown only as a secret
+                (pass secrets, e.g. `config.require_secret(...)` values).
+            name: its name in AEP (default `account-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            connection_spec_version: the connection spec's version (default "1.0").
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing base connection to manage instead of creating one.
+            opts: Pulumi resource options.
+        """
+        super().__init__(BaseConnectionProvider(), resource_name, *resource_args(BaseConnectionProvider, locals()))
 
 
 class BaseConnectionProvider(AEPProvider):
     kind = "BaseConnection"
     name_prefix = "account"
     args_model = BaseConnectionArgs
-    secret_inputs = ("auth_params",)
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("description", default=""),
-        Managed("connection_spec_id", replaces=True),
-        Managed("connection_spec_version", replaces=True),
-        Managed("auth_spec_name", replaces=True),
-        # Masked by AEP on read: compared against the stored value only.
-        Managed("auth_params", observable=False, default={}),
-    )
     computed = ("etag",)
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: BaseConnectionArgs) -> tuple[str, dict]:
         """POST /connections -> {id, etag}."""
@@ -63,8 +90,6 @@ class BaseConnectionProvider(AEPProvider):
             "connectionSpec": {"id": args.connection_spec_id, "version": args.connection_spec_version}})
         return created.id, {"etag": created.body.get("etag")}
 
-    # -- read -----------------------------------------------------------------------------------
-
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /connections/{id}; auth params come back masked and are not mapped."""
         item = api.get_base_connection(props["sandbox"], id_)
@@ -73,20 +98,13 @@ class BaseConnectionProvider(AEPProvider):
                 "connection_spec_id": spec.get("id"), "connection_spec_version": spec.get("version"),
                 "auth_spec_name": (item.get("auth") or {}).get("specName"), "etag": item.get("etag")}
 
-    # -- update ---------------------------------------------------------------------------------
-
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: BaseConnectionArgs,
                       changed: set[str]) -> dict:
         """One PATCH with If-Match (stored etag): name, description and/or /auth/params."""
         ops = member_ops(args, changed, "name", "description")
         if "auth_params" in changed:
             ops.append({"op": "replace", "path": "/auth/params", "value": args.auth_params})
-        if not ops:
-            return {}
-        out = api.patch_base_connection(args.sandbox, id_, ops, olds["etag"])
-        return {"etag": out.get("etag")}
-
-    # -- delete ---------------------------------------------------------------------------------
+        return etag_patch(api.patch_base_connection, args.sandbox, id_, ops, olds)
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /connections/{id}; a connection still used by flows gets a message naming them."""
@@ -102,12 +120,6 @@ class BaseConnectionProvider(AEPProvider):
                 f"{self.label(props, id_)} cannot be deleted: it is still used by {names} (HTTP 400 {e.code}). "
                 "Next: delete those dataflows first (remove them from the program, or from AEP), then run "
                 "`pulumi up`/`pulumi destroy` again") from None
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: BaseConnectionArgs) -> tuple[str, dict]:
-        """Adopt an account by id; the declared auth params are always patched onto it."""
-        return self.adopt_by_read(api, adopt_id, args)
 
 
 def _flows_using(api: AEPClient, sandbox: str, connection_id: str) -> list[dict]:

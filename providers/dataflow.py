@@ -7,14 +7,59 @@ Mapping transformation in place; new connections or another flow spec replace th
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
+from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import DataflowArgs
+from .models import (DEFAULT_DESCRIPTION, FLOW_SPECS, STREAMING_FLOW_SPEC, AEPArgs, InputError, Managed, Name, Percent,
+                     Version)
+from .transport import plain
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class DataflowArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {
+        "source_connection_id": "pass the SourceConnection's id",
+        "target_connection_id": "pass the TargetConnection's id",
+    }
+
+    name: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    flow_spec_id: Annotated[str, Managed(replaces=True)] = STREAMING_FLOW_SPEC
+    flow_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
+    source_connection_id: Annotated[str | None, Managed(replaces=True)] = None
+    target_connection_id: Annotated[str | None, Managed(replaces=True)] = None
+    mapping_id: Annotated[str | None, Managed()] = None
+    mapping_version: Annotated[Version | None, Managed()] = None
+    enabled: Annotated[bool, Managed(default=True)] = True
+    # Options of the GenericStreamingAEP flow spec (its optionSpec), sent as the flow's `options`.
+    # Flow Service documents no update of them, so a change replaces the flow; absent is false.
+    error_diagnostics_enabled: Annotated[bool | None, Managed(replaces=True, normalize=bool)] = None
+    partial_ingestion_percent: Annotated[Percent | None, Managed(replaces=True)] = None
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        errs = []
+        if "flow_spec_id" not in unknown and self.flow_spec_id not in FLOW_SPECS:
+            listing = ", ".join(f"{k} ({v})" for k, v in FLOW_SPECS.items())
+            errs.append(InputError("flow_spec_id", f"{self.flow_spec_id!r} is not a supported flow spec; use "
+                                   f"{listing}"))
+        if "mapping_id" not in unknown and "mapping_version" not in unknown:
+            if self.mapping_version is not None and not self.mapping_id:
+                errs.append(InputError("mapping_id", "mapping_version is set without mapping_id: pass the "
+                                       "MappingSet's id too"))
+            if self.mapping_id and self.mapping_version is None:
+                errs.append(InputError("mapping_version", "pass the MappingSet's version output so the flow "
+                                       "follows new mapping versions"))
+        for f in ("source_connection_id", "target_connection_id"):
+            v = getattr(self, f)
+            if f not in unknown and v and not _UUID_RE.match(v):
+                errs.append(InputError(f, f"{v!r} is not a Flow Service id (a UUID): pass the connection's id"))
+        return errs
 
 
 class Dataflow(Resource, module="aep", name="Dataflow"):
@@ -25,36 +70,43 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
     state: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, source_connection_id: Any, target_connection_id: Any,
-                 mapping_id: Any = None, mapping_version: Any = None, name: Any = None, description: Any = None,
-                 enabled: Any = None, flow_spec_id: Any = None, flow_spec_version: Any = None, sandbox: Any = None,
-                 adopt_id: Any = None, allow_replace: Any = None, opts: pulumi.ResourceOptions | None = None):
-        """`mapping_id`/`mapping_version`: the MappingSet's id and version outputs."""
-        props = resource_props(sandbox, name=name, description=description, flow_spec_id=flow_spec_id,
-                               flow_spec_version=flow_spec_version, source_connection_id=source_connection_id,
-                               target_connection_id=target_connection_id, mapping_id=mapping_id,
-                               mapping_version=mapping_version, enabled=enabled, adopt_id=adopt_id,
-                               allow_replace=allow_replace)
-        super().__init__(DataflowProvider(), resource_name,
-                         {**props, **output_slots("inlet_url", "state", "etag", "mapping_index")}, opts)
+    def __init__(self, resource_name: str, *, source_connection_id: pulumi.Input[str],
+                 target_connection_id: pulumi.Input[str], mapping_id: pulumi.Input[str] | None = None,
+                 mapping_version: pulumi.Input[int] | None = None, name: pulumi.Input[str] | None = None,
+                 description: pulumi.Input[str] | None = None, enabled: pulumi.Input[bool] | None = None,
+                 error_diagnostics_enabled: pulumi.Input[bool] | None = None,
+                 partial_ingestion_percent: pulumi.Input[float] | None = None,
+                 flow_spec_id: pulumi.Input[str] | None = None, flow_spec_version: pulumi.Input[str] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A dataflow from one source connection to one target connection.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            source_connection_id: the SourceConnection's id; another one means another flow.
+            target_connection_id: the TargetConnection's id; another one means another flow.
+            mapping_id: the MappingSet's id, for the flow's Mapping transformation.
+            mapping_version: the MappingSet's `version` output: a new version is rolled out in place.
+            name: the flow's name in AEP (default `dataflow-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            enabled: whether the flow runs (default true): `/action?op=enable|disable`.
+            error_diagnostics_enabled: keep detailed error diagnostics of its runs (default false).
+            partial_ingestion_percent: the share of failed records, in per cent (above 0, at most 100),
+                beyond which a run fails (default: none; a change to either option replaces the flow).
+            flow_spec_id: the flow spec (default GenericStreamingAEP, the streaming one).
+            flow_spec_version: its version (default "1.0").
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing flow to manage instead of creating one.
+            allow_replace: let a plan replace it, although that changes its webhook URL.
+            opts: Pulumi resource options.
+        """
+        super().__init__(DataflowProvider(), resource_name, *resource_args(DataflowProvider, locals()))
 
 
 class DataflowProvider(AEPProvider):
     kind = "Dataflow"
     name_prefix = "dataflow"
     args_model = DataflowArgs
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("description", default=""),
-        Managed("flow_spec_id", replaces=True),
-        Managed("flow_spec_version", replaces=True),
-        Managed("source_connection_id", replaces=True),
-        Managed("target_connection_id", replaces=True),
-        Managed("mapping_id"),
-        Managed("mapping_version"),
-        Managed("enabled", default=True),
-    )
     # mapping_index: where the Mapping transformation sits in the flow's list (for its PATCH path).
     computed = ("inlet_url", "state", "etag", "mapping_index")
     # Webhook senders post to the flow's inlet with its id: a new flow breaks every one of them.
@@ -62,8 +114,6 @@ class DataflowProvider(AEPProvider):
     replacement_loses = ("the new dataflow has another id, so the webhook URL changes from "
                          "{inlet_url}?x-adobe-flow-id={id} (update the webhook in the source, e.g. Pendo, "
                          "afterwards), and its run history is lost")
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: DataflowArgs) -> tuple[str, dict]:
         """POST /flows, disable if asked, then one GET for what the server computes (inletUrl, state)."""
@@ -74,13 +124,16 @@ class DataflowProvider(AEPProvider):
             "targetConnectionIds": [args.target_connection_id]}
         if args.mapping_id:
             body["transformations"] = [_mapping(args)]
+        options = {key: plain(value) for key, value in (("errorDiagnosticsEnabled", args.error_diagnostics_enabled),
+                                                        ("partialIngestionPercent", args.partial_ingestion_percent))
+                   if value is not None}
+        if options:
+            body["options"] = options
         created = api.create_flow(args.sandbox, body)
         if not args.enabled:
             api.flow_action(args.sandbox, created.id, "disable", created.body.get("etag"))
         flow = api.get_flow(args.sandbox, created.id)
         return created.id, _computed(flow)
-
-    # -- read -----------------------------------------------------------------------------------
 
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /flows/{id}, mapped back onto the inputs."""
@@ -90,15 +143,16 @@ class DataflowProvider(AEPProvider):
         idx = computed["mapping_index"]
         params = ((flow.get("transformations") or [])[idx].get("params") or {}) if idx is not None else {}
         version = params.get("mappingVersion")
+        options = flow.get("options") or {}
         return {"name": flow.get("name"), "description": flow.get("description"),
                 "flow_spec_id": spec.get("id"), "flow_spec_version": spec.get("version"),
                 "source_connection_id": _first(flow.get("sourceConnectionIds")),
                 "target_connection_id": _first(flow.get("targetConnectionIds")),
                 "mapping_id": params.get("mappingId"),
                 "mapping_version": int(version) if version is not None else None,
-                "enabled": flow.get("state") not in ("disabled", "disabling"), **computed}
-
-    # -- update ---------------------------------------------------------------------------------
+                "enabled": flow.get("state") not in ("disabled", "disabling"),
+                "error_diagnostics_enabled": options.get("errorDiagnosticsEnabled"),
+                "partial_ingestion_percent": options.get("partialIngestionPercent"), **computed}
 
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: DataflowArgs, changed: set[str]) -> dict:
         """One PATCH (If-Match: stored etag) for name/description/mapping, then enable/disable if asked."""
@@ -124,17 +178,9 @@ class DataflowProvider(AEPProvider):
         out["etag"] = etag
         return out
 
-    # -- delete ---------------------------------------------------------------------------------
-
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /flows/{id}."""
         api.delete_flow(props["sandbox"], id_)
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: DataflowArgs) -> tuple[str, dict]:
-        """Adopt a flow by id; its connections and flow spec must be the declared ones."""
-        return self.adopt_by_read(api, adopt_id, args)
 
 
 def _mapping(args: DataflowArgs) -> dict:

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar, Mapping, Sequence
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import AfterValidator, Field
 
-from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
+from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import DatasetArgs
+from .models import DATASET_SCHEMA_FORMAT, DEFAULT_DESCRIPTION, AEPArgs, InputError, Managed, Name, Passive
+
+
+def _tags(v: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: sorted(set(vals)) for k, vals in sorted(v.items())}
+
+
+def _tag_sets(v: Any) -> Any:
+    # Catalog tag values are sets in all but type: their order never counts as a change.
+    return {k: sorted(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+
+class DatasetArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {"schema_id": "pass the XdmSchema's schema_id ($id)"}
+
+    name: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    schema_id: Annotated[str | None, Managed(replaces=True)] = None
+    schema_content_type: Annotated[str, Managed(replaces=True)] = DATASET_SCHEMA_FORMAT
+    tags: Annotated[dict[str, list[str]], AfterValidator(_tags), Managed(normalize=_tag_sets, default={})] = Field(
+        default_factory=dict)
+    # The resource option, recorded for policy packs; AEP never sees it.
+    retain_on_delete: Annotated[bool | None, Passive()] = Field(
+        None, description="the resource option, recorded for policy packs")
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        errs = []
+        if "schema_id" not in unknown and self.schema_id and not self.schema_id.startswith("https://"):
+            errs.append(InputError("schema_id", f"{self.schema_id!r} is not a schema $id: pass the XdmSchema's "
+                                   "schema_id output (https://ns.adobe.com/<tenant>/schemas/<hash>)"))
+        bad = [k for k in self.tags if k.startswith("adobe/")]
+        if bad and "tags" not in unknown:
+            errs.append(InputError("tags", f"{bad} are system tags AEP manages itself: remove them"))
+        return errs
 
 
 class Dataset(Resource, module="aep", name="Dataset"):
@@ -19,42 +53,39 @@ class Dataset(Resource, module="aep", name="Dataset"):
     dataset_id: pulumi.Output[str]
     schema_id: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, schema_id: Any, name: Any = None, description: Any = None,
-                 schema_content_type: Any = None, tags: Any = None, sandbox: Any = None, adopt_id: Any = None,
-                 allow_replace: Any = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`schema_id` is the XdmSchema's id ($id); `allow_replace` lets a plan replace it (its data is lost)."""
+    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str], name: pulumi.Input[str] | None = None,
+                 description: pulumi.Input[str] | None = None, schema_content_type: pulumi.Input[str] | None = None,
+                 tags: pulumi.Input[Mapping[str, Sequence[str]]] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A dataset whose records follow one XDM schema.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            schema_id: the XdmSchema's id ($id); another schema means another dataset.
+            name: the dataset's name in AEP (default `dataset-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            schema_content_type: the schema reference's media type (default the XDM one, version 1).
+            tags: Catalog's tags, a map of string lists; AEP's own `adobe/*` tags are left alone.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing dataset to manage instead of creating one.
+            allow_replace: let a plan replace it, although its ingested data goes with it.
+            opts: Pulumi resource options.
+        """
         # The engine tells policy packs whether a resource is protected, never whether it is
         # retained on delete; protect-production-data needs to know, so it is also an input.
-        retained = True if opts is not None and opts.retain_on_delete else None
-        props = resource_props(sandbox, name=name, description=description, schema_id=schema_id,
-                               schema_content_type=schema_content_type, tags=tags, adopt_id=adopt_id,
-                               allow_replace=allow_replace, retain_on_delete=retained)
-        super().__init__(DatasetProvider(), resource_name, {**props, **output_slots("dataset_id")}, opts)
+        retain_on_delete = True if opts is not None and opts.retain_on_delete else None  # noqa: F841 - an input
+        super().__init__(DatasetProvider(), resource_name, *resource_args(DatasetProvider, locals()))
 
 
 class DatasetProvider(AEPProvider):
     kind = "Dataset"
     name_prefix = "dataset"
     args_model = DatasetArgs
-    # retain_on_delete: the resource option, recorded for policy packs; AEP never sees it.
-    passive = ("adopt_id", "retain_on_delete")
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("description", default=""),
-        Managed("schema_id", replaces=True),
-        Managed("schema_content_type", replaces=True),
-        # Catalog tag values are sets in all but type: their order never counts as a change.
-        Managed("tags", normalize=lambda v: {k: sorted(x) for k, x in v.items()} if isinstance(v, dict) else v,
-                default={}),
-    )
     computed = ("dataset_id",)
     # A new dataset starts empty: what was ingested into the old one goes with it.
     allow_kinds = "dataset"
     replacement_loses = "its ingested batches are deleted with it, and a new, empty dataset takes its place"
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: DatasetArgs) -> tuple[str, dict]:
         """POST /dataSets; Catalog answers only the id, and we expose nothing else it computes."""
@@ -65,8 +96,6 @@ class DatasetProvider(AEPProvider):
         created = api.create_dataset(args.sandbox, body)
         return created.id, {"dataset_id": created.id}
 
-    # -- read -----------------------------------------------------------------------------------
-
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /dataSets/{id}; AEP's own `adobe/*` tags are not ours and are ignored."""
         ds = api.get_dataset(props["sandbox"], id_)
@@ -75,8 +104,6 @@ class DatasetProvider(AEPProvider):
         return {"name": ds.get("name"), "description": ds.get("description"),
                 "schema_id": ref.get("id"), "schema_content_type": ref.get("contentType"),
                 "tags": tags, "dataset_id": id_}
-
-    # -- update ---------------------------------------------------------------------------------
 
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: DatasetArgs, changed: set[str]) -> dict:
         """One JSON Patch of absolute values (Catalog has no etag to send).
@@ -93,17 +120,9 @@ class DatasetProvider(AEPProvider):
             api.patch_dataset(args.sandbox, id_, ops)
         return {}
 
-    # -- delete ---------------------------------------------------------------------------------
-
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /dataSets/{id} (Catalog may answer 200 [] for an id it does not know)."""
         api.delete_dataset(props["sandbox"], id_)
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: DatasetArgs) -> tuple[str, dict]:
-        """Adopt a dataset by id; its schema must be the declared one."""
-        return self.adopt_by_read(api, adopt_id, args)
 
 
 def _ptr(key: str) -> str:

@@ -8,34 +8,24 @@ preview, when given; source attributes are checked for syntax.
 
 from __future__ import annotations
 
+import difflib
 import logging
-from typing import Any
+from typing import Annotated, Any, ClassVar, Mapping as MappingType, Sequence
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import AfterValidator, Field
 
-from .base import AEPProvider, Managed, output_slots, resource_props
+from .base import AEPProvider, resource_args
 from .client import AEPClient, AEPError
-from .models import MappingSetArgs
+from .models import TARGET_SCHEMA_FORMAT, AEPArgs, InputError, Managed, Mapping, Name, Passive, no_spaces
 
 log = logging.getLogger("providers")
 
 
-class MappingSet(Resource, module="aep", name="MappingSet"):
-    """Data Prep mappings from the incoming JSON into the target schema."""
-
-    name: pulumi.Output[str]
-    mapping_set_id: pulumi.Output[str]
-    version: pulumi.Output[int]
-
-    def __init__(self, resource_name: str, *, schema_id: Any, mappings: Any, name: Any = None,
-                 schema_content_type: Any = None, schema_field_paths: Any = None, sandbox: Any = None,
-                 adopt_id: Any = None, opts: pulumi.ResourceOptions | None = None):
-        """`mappings`: [{source, destination, source_type?}]; `schema_field_paths`: XdmSchema.known_field_paths."""
-        props = resource_props(sandbox, name=name, schema_id=schema_id, schema_content_type=schema_content_type,
-                               mappings=mappings, schema_field_paths=schema_field_paths, adopt_id=adopt_id)
-        super().__init__(MappingSetProvider(), resource_name,
-                         {**props, **output_slots("mapping_set_id", "version")}, opts)
+def _sorted_mappings(v: list[Mapping]) -> list[Mapping]:
+    # The order of mappings carries no meaning to Data Prep; sort so that it never shows as a diff.
+    return sorted(v, key=lambda m: (m.destination, m.source, m.source_type))
 
 
 def _mappings_norm(v: Any) -> Any:
@@ -45,28 +35,83 @@ def _mappings_norm(v: Any) -> Any:
     return v
 
 
+class MappingSetArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {
+        "schema_id": "pass the target XdmSchema's schema_id ($id)",
+        "mappings": "declare at least one mapping",
+    }
+
+    name: Annotated[Name | None, Managed()] = None
+    schema_id: Annotated[str | None, Managed()] = None
+    schema_content_type: Annotated[str, Managed(normalize=no_spaces)] = TARGET_SCHEMA_FORMAT
+    mappings: Annotated[Annotated[list[Mapping], AfterValidator(_sorted_mappings)] | None,
+                        Managed(normalize=_mappings_norm)] = None
+    schema_field_paths: Annotated[list[str] | None, Passive()] = Field(
+        None, description="the target schema's field paths (XdmSchema.known_field_paths), to validate "
+                          "destinations at preview time")
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        errs: list[InputError] = []
+        if "mappings" in unknown or not self.mappings:
+            return errs
+        seen: dict[str, int] = {}
+        for i, m in enumerate(self.mappings):
+            if m.destination in seen:
+                errs.append(InputError(f"mappings[{i}].destination",
+                                       f"{m.destination!r} is mapped twice: keep one mapping per destination"))
+            seen[m.destination] = i
+        if "schema_field_paths" in unknown or not self.schema_field_paths:
+            return errs
+        known = set(self.schema_field_paths)
+        for i, m in enumerate(self.mappings):
+            if m.destination not in known:
+                close = difflib.get_close_matches(m.destination, sorted(known), n=3, cutoff=0.8)
+                hint = f"did you mean {', '.join(close)}?" if close else "add the field to the XdmSchema"
+                errs.append(InputError(f"mappings[{i}].destination",
+                                       f"{m.destination!r} is not a field of the target schema: {hint}"))
+        return errs
+
+
+class MappingSet(Resource, module="aep", name="MappingSet"):
+    """Data Prep mappings from the incoming JSON into the target schema."""
+
+    name: pulumi.Output[str]
+    mapping_set_id: pulumi.Output[str]
+    version: pulumi.Output[int]
+
+    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str],
+                 mappings: pulumi.Input[Sequence[MappingType[str, str]]], name: pulumi.Input[str] | None = None,
+                 schema_content_type: pulumi.Input[str] | None = None,
+                 schema_field_paths: pulumi.Input[Sequence[str]] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """A mapping set into one target schema.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            schema_id: the target XdmSchema's id ($id).
+            mappings: `[{source, destination, source_type?}]`: a path into the incoming JSON (or an
+                expression, with source_type EXPRESSION) into an XDM path of the schema.
+            name: the set's name in AEP (default `mapping-<7 random characters>`, kept across updates).
+            schema_content_type: the schema reference's media type (default xed-full, version 1).
+            schema_field_paths: XdmSchema.known_field_paths, so that preview checks every destination.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing mapping set to manage instead of creating one.
+            opts: Pulumi resource options.
+        """
+        super().__init__(MappingSetProvider(), resource_name, *resource_args(MappingSetProvider, locals()))
+
+
 class MappingSetProvider(AEPProvider):
     kind = "MappingSet"
     name_prefix = "mapping"
     args_model = MappingSetArgs
-    passive = ("adopt_id", "schema_field_paths")
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("schema_id"),
-        Managed("schema_content_type", normalize=lambda v: v.replace(" ", "") if isinstance(v, str) else v),
-        Managed("mappings", normalize=_mappings_norm),
-    )
     computed = ("mapping_set_id", "version")
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: MappingSetArgs) -> tuple[str, dict]:
         """POST /mappingSets -> 200 {id, version}; the version comes with the answer."""
         created = api.create_mapping_set(args.sandbox, _body(args))
         return created.id, {"mapping_set_id": created.id, "version": int(created.body.get("version") or 0)}
-
-    # -- read -----------------------------------------------------------------------------------
 
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /mappingSets/{id} (latest version); both mapping dialects are understood."""
@@ -82,14 +127,10 @@ class MappingSetProvider(AEPProvider):
                 "mappings": mappings, "mapping_set_id": ms.get("id") or id_,
                 "version": int(ms.get("version") or 0)}
 
-    # -- update ---------------------------------------------------------------------------------
-
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: MappingSetArgs, changed: set[str]) -> dict:
         """PUT the whole set: Data Prep answers with the same id and the next version."""
         out = api.update_mapping_set(args.sandbox, id_, _body(args))
         return {"mapping_set_id": id_, "version": int(out.get("version") or 0)}
-
-    # -- delete ---------------------------------------------------------------------------------
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /mappingSets/{id}; Adobe documents no delete, so 405 leaves it (unused) in place."""
@@ -99,12 +140,6 @@ class MappingSetProvider(AEPProvider):
             if e.status != 405:
                 raise
             log.warning("%s: Data Prep does not delete mapping sets; it stays, unused", self.label(props, id_))
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: MappingSetArgs) -> tuple[str, dict]:
-        """Adopt a mapping set by id; differing mappings are PUT as a new version."""
-        return self.adopt_by_read(api, adopt_id, args)
 
 
 def _body(args: MappingSetArgs) -> dict:

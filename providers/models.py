@@ -1,7 +1,10 @@
-"""Pydantic models for every resource's inputs, with validation messages that name the fix.
+"""What the resources share: known ids, the field types, the rules a field declares, the base args.
 
-Each `*Args` model is what `check()` validates and normalises. Three rules make the models
-work inside Pulumi's preview, where some inputs are still unknown:
+Each resource module declares its own `*Args` model (what `check()` validates and
+normalises), every field with its rules on it: `Annotated[str | None, Managed(replaces=True)]`
+for a managed input, `Passive()` for one that is stored but never diffed. The provider
+derives its managed fields from the model. Three rules make the models work inside Pulumi's
+preview, where some inputs are still unknown:
 
 * fields that may come from another resource's output are typed optional here; whether they
   are present is checked by `_require` in an after-validator that skips unknown fields
@@ -10,17 +13,21 @@ work inside Pulumi's preview, where some inputs are still unknown:
 * numbers arrive from the engine as floats (protobuf doubles); int fields accept 9.0.
 
 A validator reports a problem by raising `InputError(field, reason)`; the base provider
-turns it into a `CheckFailure` on that field.
+turns it into a `CheckFailure` on that field. The args models are importable from here too
+(`providers.models.DatasetArgs`), where they used to live.
 """
 
 from __future__ import annotations
 
-import difflib
+import importlib
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, ClassVar, Literal
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
                       model_validator)
+
+from .transport import plain
 
 # ---------------------------------------------------------------------------------------------
 # Known AEP ids
@@ -68,11 +75,51 @@ class InputErrors(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------
+# The rules a field declares
+# ---------------------------------------------------------------------------------------------
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+@dataclass(frozen=True)
+class Managed:
+    """A managed input: diffed, and what a change to it means. Declared on its args-model field,
+    `Annotated[str | None, Managed(replaces=True)]`; the provider fills in `name`."""
+
+    replaces: bool = False          # a change cannot be applied in place
+    normalize: Callable[[Any], Any] = _identity
+    unordered: bool = False         # a list whose order means nothing
+    server_default: bool = False    # None in the inputs means "whatever AEP has": never a diff
+    observable: bool = True         # read() can see it (masked secrets cannot be read back)
+    default: Any = None             # the value an absent input stands for (what AEP not holding it means)
+    secret: bool = False            # never shown: a secret input and output, left out of messages
+    name: str = ""
+
+    def norm(self, v: Any) -> Any:
+        """The comparable form of a value of this field."""
+        v = plain(self.normalize(self.default if v is None else v))
+        if self.unordered and isinstance(v, list):
+            v = sorted(v, key=repr)
+        return v
+
+
+@dataclass(frozen=True)
+class Passive:
+    """An input that is stored but neither managed nor diffed (validation aids, adoption, guards)."""
+
+
+def no_spaces(v: Any) -> Any:
+    """Media types compare without their spaces: AEP answers `...;version=1` and `...; version=1`."""
+    return v.replace(" ", "") if isinstance(v, str) else v
+
+
+# ---------------------------------------------------------------------------------------------
 # Field types
 # ---------------------------------------------------------------------------------------------
 
 _SANDBOX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,254})$")
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _FIELD_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _XDM_PATH_RE = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _SEGMENT = r"[A-Za-z_$@][A-Za-z0-9_$@\-]*(?:\[\d+\])*"
@@ -103,6 +150,8 @@ def _int_like(v: Any) -> Any:
 Sandbox = Annotated[str, AfterValidator(_sandbox)]
 Name = Annotated[str, AfterValidator(_nonblank)]
 Version = Annotated[int, BeforeValidator(_int_like), Field(ge=0)]
+# A share of a run's records, in per cent: above 0, at most 100.
+Percent = Annotated[float, Field(gt=0, le=100)]
 
 
 class _Model(BaseModel):
@@ -117,11 +166,13 @@ class AEPArgs(_Model):
     # Fields that become part of the stored inputs (everything but these is managed state).
     name_field: ClassVar[str] = "name"
 
-    sandbox: Sandbox | None = Field(None, description="the AEP sandbox, e.g. from stack config aep:sandbox")
-    adopt_id: str | None = Field(None, description="an existing object to bring under management")
+    sandbox: Annotated[Sandbox | None, Managed(replaces=True)] = Field(
+        None, description="the AEP sandbox, e.g. from stack config aep:sandbox")
+    adopt_id: Annotated[str | None, Passive()] = Field(None, description="an existing object to bring under management")
     # None (not False) when not given, so stacks deployed before this input existed see no change.
-    allow_replace: bool | None = Field(None, description="let a plan replace this object although that loses "
-                                       "data (the one-way-door guard of resources that hold data)")
+    allow_replace: Annotated[bool | None, Passive()] = Field(
+        None, description="let a plan replace this object although that loses data (the one-way-door guard of "
+        "resources that hold data)")
 
     @model_validator(mode="after")
     def _check_required(self, info: ValidationInfo) -> "AEPArgs":
@@ -175,12 +226,12 @@ class XdmField(_Model):
         self.title = self.title or None
         self.description = self.description or None
         if self.properties:
-            _check_field_names(self.properties)
-            _drop_default_titles(self.properties)
+            check_field_names(self.properties)
+            drop_default_titles(self.properties)
         return self
 
 
-def _drop_default_titles(fields: dict[str, XdmField]) -> dict[str, XdmField]:
+def drop_default_titles(fields: dict[str, XdmField]) -> dict[str, XdmField]:
     """A field without a title is written with its name as title, so AEP cannot tell the two
     apart: a title equal to the name is no title, else refresh would show it as drift."""
     for name, f in fields.items():
@@ -189,16 +240,23 @@ def _drop_default_titles(fields: dict[str, XdmField]) -> dict[str, XdmField]:
     return fields
 
 
-def _check_field_names(fields: dict[str, Any]) -> None:
+def check_field_names(fields: dict[str, Any]) -> None:
+    """Refuse field names AEP does not take (letters, digits and underscores, a letter first)."""
     bad = [n for n in fields if not _FIELD_NAME_RE.match(n)]
     if bad:
         raise ValueError(f"invalid field name(s) {bad}: start with a letter and use letters, digits and "
                          "underscores only")
 
 
-def _class_id(v: str) -> str:
+def class_alias(v: str) -> str | None:
+    """The class $id an alias stands for ('experienceevent', 'profile', ...), None for any other text."""
+    return CLASS_ALIASES.get(v.strip().lower().replace("_", "-").replace(" ", ""))
+
+
+def xdm_class(v: str) -> str:
+    """An XDM class $id, from its $id or an alias."""
     v = v.strip()
-    alias = CLASS_ALIASES.get(v.lower().replace("_", "-").replace(" ", ""))
+    alias = class_alias(v)
     if alias:
         return alias
     if not v.startswith("https://ns.adobe.com/"):
@@ -207,32 +265,15 @@ def _class_id(v: str) -> str:
     return v
 
 
-def _tenant(v: str) -> str:
+def normalize_tenant(v: str | None) -> str | None:
+    """A tenant id as AEP spells it: no leading underscore, letters and digits only (None stays None)."""
+    if v is None:
+        return v
     v = v.strip().lstrip("_")
     if not re.fullmatch(r"[A-Za-z0-9]+", v):
         raise ValueError(f"{v!r} is not a tenant id: use the org's tenant namespace without the underscore "
                          "(GET /data/foundation/schemaregistry/stats shows it as tenantId)")
     return v
-
-
-class XdmSchemaArgs(AEPArgs):
-    name_field: ClassVar[str] = "title"
-    _required: ClassVar[dict[str, str]] = {"fields": "declare at least one custom field"}
-
-    title: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    class_id: Annotated[str, AfterValidator(_class_id)] = EXPERIENCE_EVENT
-    tenant_id: Annotated[str, AfterValidator(_tenant)] | None = None
-    fields: Annotated[dict[str, XdmField], AfterValidator(_drop_default_titles)] | None = None
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        if "fields" in unknown or not self.fields:
-            return []
-        try:
-            _check_field_names(self.fields)
-        except ValueError as e:
-            return [InputError("fields", str(e))]
-        return []
 
 
 def field_paths(tenant_id: str, fields: dict[str, Any], class_id: str = EXPERIENCE_EVENT) -> list[str]:
@@ -254,126 +295,14 @@ def field_paths(tenant_id: str, fields: dict[str, Any], class_id: str = EXPERIEN
 
 
 # ---------------------------------------------------------------------------------------------
-# Dataset
-# ---------------------------------------------------------------------------------------------
-
-
-def _tags(v: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {k: sorted(set(vals)) for k, vals in sorted(v.items())}
-
-
-class DatasetArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {"schema_id": "pass the XdmSchema's schema_id ($id)"}
-
-    name: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    schema_id: str | None = None
-    schema_content_type: str = DATASET_SCHEMA_FORMAT
-    tags: Annotated[dict[str, list[str]], AfterValidator(_tags)] = Field(default_factory=dict)
-    retain_on_delete: bool | None = Field(None, description="the resource option, recorded for policy packs")
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        errs = []
-        if "schema_id" not in unknown and self.schema_id and not self.schema_id.startswith("https://"):
-            errs.append(InputError("schema_id", f"{self.schema_id!r} is not a schema $id: pass the XdmSchema's "
-                                   "schema_id output (https://ns.adobe.com/<tenant>/schemas/<hash>)"))
-        bad = [k for k in self.tags if k.startswith("adobe/")]
-        if bad and "tags" not in unknown:
-            errs.append(InputError("tags", f"{bad} are system tags AEP manages itself: remove them"))
-        return errs
-
-
-# ---------------------------------------------------------------------------------------------
 # Connections
 # ---------------------------------------------------------------------------------------------
 
 
-def _spec_error(field: str, value: str, known: dict[str, str]) -> InputError:
+def spec_error(field: str, value: str, known: dict[str, str]) -> InputError:
+    """The failure for a connection spec id that is not one of `known`."""
     listing = ", ".join(f"{k} ({v})" for k, v in known.items())
     return InputError(field, f"{value!r} is not a supported connection spec here; use one of {listing}")
-
-
-class BaseConnectionArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {
-        "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming)",
-        "auth_spec_name": "give the auth spec name of the connection spec, e.g. 'Streaming Connection'",
-    }
-
-    name: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    connection_spec_id: str | None = None
-    connection_spec_version: str = "1.0"
-    auth_spec_name: str | None = None
-    auth_params: dict[str, Any] = Field(default_factory=dict)
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        if "connection_spec_id" in unknown or not self.connection_spec_id:
-            return []
-        if self.connection_spec_id not in SOURCE_SPECS:
-            return [_spec_error("connection_spec_id", self.connection_spec_id, SOURCE_SPECS)]
-        if self.connection_spec_id == PENDO_SPEC:
-            return [InputError("connection_spec_id", "Pendo sources take no base connection (AEP answers "
-                               "FLOW-1332-400): create the SourceConnection without base_connection_id")]
-        return []
-
-
-class SourceConnectionArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {
-        "connection_spec_id": f"use {PENDO_SPEC} (Pendo) or {HTTP_STREAMING_SPEC} (HTTP API streaming)"}
-
-    name: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    connection_spec_id: str | None = None
-    connection_spec_version: str = "1.0"
-    provider_id: str | None = None
-    data_format: str = "json"
-    params: dict[str, Any] = Field(default_factory=dict)
-    base_connection_id: str | None = None
-
-    @model_validator(mode="after")
-    def _defaults(self) -> "SourceConnectionArgs":
-        # Every streaming tutorial sends the streaming provider id; fill it in the same way.
-        if self.provider_id is None and self.connection_spec_id in STREAMING_SOURCE_SPECS:
-            self.provider_id = STREAMING_PROVIDER_ID
-        return self
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        errs = []
-        spec = self.connection_spec_id
-        if "connection_spec_id" in unknown or not spec:
-            return errs
-        if spec not in SOURCE_SPECS:
-            return [_spec_error("connection_spec_id", spec, SOURCE_SPECS)]
-        if spec == PENDO_SPEC and "data_format" not in unknown and self.data_format != "json":
-            errs.append(InputError("data_format", f"Pendo sends JSON only; {self.data_format!r} is not "
-                                   "supported: set data_format='json'"))
-        if spec == PENDO_SPEC and "base_connection_id" not in unknown and self.base_connection_id:
-            errs.append(InputError("base_connection_id", "Pendo sources take no base connection (AEP "
-                                   "answers FLOW-1332-400): remove base_connection_id"))
-        return errs
-
-
-class TargetConnectionArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {
-        "dataset_id": "pass the Dataset's id",
-        "schema_id": "pass the XdmSchema's schema_id ($id)",
-    }
-
-    name: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    connection_spec_id: str = DATA_LAKE_SPEC
-    connection_spec_version: str = "1.0"
-    data_format: str = "json"
-    dataset_id: str | None = None
-    schema_id: str | None = None
-    schema_version: str = TARGET_SCHEMA_FORMAT
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        if "connection_spec_id" not in unknown and self.connection_spec_id not in TARGET_SPECS:
-            return [InputError("connection_spec_id", f"{self.connection_spec_id!r}: AEP only accepts the data "
-                               f"lake target spec {DATA_LAKE_SPEC} here (FLOW-1307-400); remove the input "
-                               "or set it to that id")]
-        return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,86 +368,16 @@ def _balanced(expr: str) -> bool:
     return not stack and quote is None
 
 
-def _sorted_mappings(v: list[Mapping]) -> list[Mapping]:
-    # The order of mappings carries no meaning to Data Prep; sort so that it never shows as a diff.
-    return sorted(v, key=lambda m: (m.destination, m.source, m.source_type))
+# The args models live in their resources' modules; these names keep the old imports working.
+_MOVED = {"XdmSchemaArgs": "xdm_schema", "DatasetArgs": "dataset", "BaseConnectionArgs": "base_connection",
+          "SourceConnectionArgs": "source_connection", "TargetConnectionArgs": "target_connection",
+          "MappingSetArgs": "mapping_set", "DataflowArgs": "dataflow"}
 
 
-class MappingSetArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {
-        "schema_id": "pass the target XdmSchema's schema_id ($id)",
-        "mappings": "declare at least one mapping",
-    }
-
-    name: Name | None = None
-    schema_id: str | None = None
-    schema_content_type: str = TARGET_SCHEMA_FORMAT
-    mappings: Annotated[list[Mapping], AfterValidator(_sorted_mappings)] | None = None
-    schema_field_paths: list[str] | None = Field(
-        None, description="the target schema's field paths (XdmSchema.known_field_paths), to validate "
-                          "destinations at preview time")
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        errs: list[InputError] = []
-        if "mappings" in unknown or not self.mappings:
-            return errs
-        seen: dict[str, int] = {}
-        for i, m in enumerate(self.mappings):
-            if m.destination in seen:
-                errs.append(InputError(f"mappings[{i}].destination",
-                                       f"{m.destination!r} is mapped twice: keep one mapping per destination"))
-            seen[m.destination] = i
-        if "schema_field_paths" in unknown or not self.schema_field_paths:
-            return errs
-        known = set(self.schema_field_paths)
-        for i, m in enumerate(self.mappings):
-            if m.destination not in known:
-                close = difflib.get_close_matches(m.destination, sorted(known), n=3, cutoff=0.8)
-                hint = f"did you mean {', '.join(close)}?" if close else "add the field to the XdmSchema"
-                errs.append(InputError(f"mappings[{i}].destination",
-                                       f"{m.destination!r} is not a field of the target schema: {hint}"))
-        return errs
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Dataflow
-# ---------------------------------------------------------------------------------------------
-
-
-class DataflowArgs(AEPArgs):
-    _required: ClassVar[dict[str, str]] = {
-        "source_connection_id": "pass the SourceConnection's id",
-        "target_connection_id": "pass the TargetConnection's id",
-    }
-
-    name: Name | None = None
-    description: str = DEFAULT_DESCRIPTION
-    flow_spec_id: str = STREAMING_FLOW_SPEC
-    flow_spec_version: str = "1.0"
-    source_connection_id: str | None = None
-    target_connection_id: str | None = None
-    mapping_id: str | None = None
-    mapping_version: Version | None = None
-    enabled: bool = True
-
-    def cross_check(self, unknown: set[str]) -> list[InputError]:
-        errs = []
-        if "flow_spec_id" not in unknown and self.flow_spec_id not in FLOW_SPECS:
-            listing = ", ".join(f"{k} ({v})" for k, v in FLOW_SPECS.items())
-            errs.append(InputError("flow_spec_id", f"{self.flow_spec_id!r} is not a supported flow spec; use "
-                                   f"{listing}"))
-        if "mapping_id" not in unknown and "mapping_version" not in unknown:
-            if self.mapping_version is not None and not self.mapping_id:
-                errs.append(InputError("mapping_id", "mapping_version is set without mapping_id: pass the "
-                                       "MappingSet's id too"))
-            if self.mapping_id and self.mapping_version is None:
-                errs.append(InputError("mapping_version", "pass the MappingSet's version output so the flow "
-                                       "follows new mapping versions"))
-        for f in ("source_connection_id", "target_connection_id"):
-            v = getattr(self, f)
-            if f not in unknown and v and not _UUID_RE.match(v):
-                errs.append(InputError(f, f"{v!r} is not a Flow Service id (a UUID): pass the connection's id"))
-        return errs
-
-
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [n for n in dir() if not n.startswith("_")] + list(_MOVED)

@@ -7,14 +7,54 @@ rebuilds the flow too. Only the name and description are patched in place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import Field, model_validator
 
-from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
+from .base import AEPProvider, member_ops, resource_args
+from .resource import etag_patch
 from .client import AEPClient
-from .models import SourceConnectionArgs
+from .models import (DEFAULT_DESCRIPTION, HTTP_STREAMING_SPEC, PENDO_SPEC, SOURCE_SPECS, STREAMING_PROVIDER_ID,
+                     STREAMING_SOURCE_SPECS, AEPArgs, InputError, Managed, Name, spec_error)
+
+
+class SourceConnectionArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {
+        "connection_spec_id": f"use {PENDO_SPEC} (Pendo) or {HTTP_STREAMING_SPEC} (HTTP API streaming)"}
+
+    name: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    connection_spec_id: Annotated[str | None, Managed(replaces=True)] = None
+    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
+    # Not part of the Flow Service DTO: AEP accepts it on create and does not echo it.
+    provider_id: Annotated[str | None, Managed(replaces=True, observable=False)] = None
+    data_format: Annotated[str, Managed(replaces=True)] = "json"
+    params: Annotated[dict[str, Any], Managed(replaces=True, default={})] = Field(default_factory=dict)
+    base_connection_id: Annotated[str | None, Managed(replaces=True)] = None
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "SourceConnectionArgs":
+        # Every streaming tutorial sends the streaming provider id; fill it in the same way.
+        if self.provider_id is None and self.connection_spec_id in STREAMING_SOURCE_SPECS:
+            self.provider_id = STREAMING_PROVIDER_ID
+        return self
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        errs = []
+        spec = self.connection_spec_id
+        if "connection_spec_id" in unknown or not spec:
+            return errs
+        if spec not in SOURCE_SPECS:
+            return [spec_error("connection_spec_id", spec, SOURCE_SPECS)]
+        if spec == PENDO_SPEC and "data_format" not in unknown and self.data_format != "json":
+            errs.append(InputError("data_format", f"Pendo sends JSON only; {self.data_format!r} is not "
+                                   "supported: set data_format='json'"))
+        if spec == PENDO_SPEC and "base_connection_id" not in unknown and self.base_connection_id:
+            errs.append(InputError("base_connection_id", "Pendo sources take no base connection (AEP "
+                                   "answers FLOW-1332-400): remove base_connection_id"))
+        return errs
 
 
 class SourceConnection(Resource, module="aep", name="SourceConnection"):
@@ -23,37 +63,38 @@ class SourceConnection(Resource, module="aep", name="SourceConnection"):
     name: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, connection_spec_id: Any, name: Any = None, description: Any = None,
-                 connection_spec_version: Any = None, provider_id: Any = None, data_format: Any = None,
-                 params: Any = None, base_connection_id: Any = None, sandbox: Any = None, adopt_id: Any = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`connection_spec_id`: providers.models.PENDO_SPEC or HTTP_STREAMING_SPEC."""
-        props = resource_props(sandbox, name=name, description=description, connection_spec_id=connection_spec_id,
-                               connection_spec_version=connection_spec_version, provider_id=provider_id,
-                               data_format=data_format, params=params, base_connection_id=base_connection_id,
-                               adopt_id=adopt_id)
-        super().__init__(SourceConnectionProvider(), resource_name, {**props, **output_slots("etag")}, opts)
+    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str],
+                 name: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+                 connection_spec_version: pulumi.Input[str] | None = None,
+                 provider_id: pulumi.Input[str] | None = None, data_format: pulumi.Input[str] | None = None,
+                 params: pulumi.Input[Mapping[str, Any]] | None = None,
+                 base_connection_id: pulumi.Input[str] | None = None, sandbox: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A source connection; a change to its definition replaces it, and its flow with it.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            connection_spec_id: the source's connection spec, providers.models.PENDO_SPEC or HTTP_STREAMING_SPEC.
+            name: its name in AEP (default `source-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            connection_spec_version: the connection spec's version (default "1.0").
+            provider_id: the provider id sent on create (default the streaming provider, for streaming specs).
+            data_format: the format of the incoming data (default "json", the only one Pendo sends).
+            params: the source's parameters, as its connection spec defines them.
+            base_connection_id: the BaseConnection (account) of a source that needs one; never for Pendo.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing source connection to manage instead of creating one.
+            opts: Pulumi resource options.
+        """
+        super().__init__(SourceConnectionProvider(), resource_name,
+                         *resource_args(SourceConnectionProvider, locals()))
 
 
 class SourceConnectionProvider(AEPProvider):
     kind = "SourceConnection"
     name_prefix = "source"
     args_model = SourceConnectionArgs
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("description", default=""),
-        Managed("connection_spec_id", replaces=True),
-        Managed("connection_spec_version", replaces=True),
-        # Not part of the Flow Service DTO: AEP accepts it on create and does not echo it.
-        Managed("provider_id", replaces=True, observable=False),
-        Managed("data_format", replaces=True),
-        Managed("params", replaces=True, default={}),
-        Managed("base_connection_id", replaces=True),
-    )
     computed = ("etag",)
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: SourceConnectionArgs) -> tuple[str, dict]:
         """POST /sourceConnections -> {id, etag}; nothing else needs reading back."""
@@ -70,8 +111,6 @@ class SourceConnectionProvider(AEPProvider):
         created = api.create_source_connection(args.sandbox, body)
         return created.id, {"etag": created.body.get("etag")}
 
-    # -- read -----------------------------------------------------------------------------------
-
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /sourceConnections/{id}, mapped back onto the inputs."""
         item = api.get_source_connection(props["sandbox"], id_)
@@ -82,25 +121,12 @@ class SourceConnectionProvider(AEPProvider):
                 "params": item.get("params") or {}, "base_connection_id": item.get("baseConnectionId"),
                 "etag": item.get("etag")}
 
-    # -- update ---------------------------------------------------------------------------------
-
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: SourceConnectionArgs,
                       changed: set[str]) -> dict:
         """PATCH name/description with the stored etag; the answer carries the new etag."""
-        ops = member_ops(args, changed, "name", "description")
-        if not ops:
-            return {}
-        out = api.patch_source_connection(args.sandbox, id_, ops, olds["etag"])
-        return {"etag": out.get("etag")}
-
-    # -- delete ---------------------------------------------------------------------------------
+        return etag_patch(api.patch_source_connection, args.sandbox, id_,
+                          member_ops(args, changed, "name", "description"), olds)
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /sourceConnections/{id}."""
         api.delete_source_connection(props["sandbox"], id_)
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: SourceConnectionArgs) -> tuple[str, dict]:
-        """Adopt a source connection by id; its definition must match the declared one."""
-        return self.adopt_by_read(api, adopt_id, args)

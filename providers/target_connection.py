@@ -6,14 +6,39 @@ the connection and therefore its flow; name and description are patched in place
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, Managed, member_ops, output_slots, resource_props
+from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import TargetConnectionArgs
+from .models import (DATA_LAKE_SPEC, DEFAULT_DESCRIPTION, TARGET_SCHEMA_FORMAT, TARGET_SPECS, AEPArgs, InputError,
+                     Managed, Name, no_spaces)
+from .resource import etag_patch
+
+
+class TargetConnectionArgs(AEPArgs):
+    _required: ClassVar[dict[str, str]] = {
+        "dataset_id": "pass the Dataset's id",
+        "schema_id": "pass the XdmSchema's schema_id ($id)",
+    }
+
+    name: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    connection_spec_id: Annotated[str, Managed(replaces=True)] = DATA_LAKE_SPEC
+    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
+    data_format: Annotated[str, Managed(replaces=True)] = "json"
+    dataset_id: Annotated[str | None, Managed(replaces=True)] = None
+    schema_id: Annotated[str | None, Managed(replaces=True)] = None
+    schema_version: Annotated[str, Managed(replaces=True, normalize=no_spaces)] = TARGET_SCHEMA_FORMAT
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        if "connection_spec_id" not in unknown and self.connection_spec_id not in TARGET_SPECS:
+            return [InputError("connection_spec_id", f"{self.connection_spec_id!r}: AEP only accepts the data "
+                               f"lake target spec {DATA_LAKE_SPEC} here (FLOW-1307-400); remove the input "
+                               "or set it to that id")]
+        return []
 
 
 class TargetConnection(Resource, module="aep", name="TargetConnection"):
@@ -22,36 +47,37 @@ class TargetConnection(Resource, module="aep", name="TargetConnection"):
     name: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, dataset_id: Any, schema_id: Any, name: Any = None,
-                 description: Any = None, data_format: Any = None, schema_version: Any = None,
-                 connection_spec_id: Any = None, connection_spec_version: Any = None, sandbox: Any = None,
-                 adopt_id: Any = None, opts: pulumi.ResourceOptions | None = None):
-        """`dataset_id`: the Dataset's id; `schema_id`: the XdmSchema's schema_id."""
-        props = resource_props(sandbox, name=name, description=description, connection_spec_id=connection_spec_id,
-                               connection_spec_version=connection_spec_version, data_format=data_format,
-                               dataset_id=dataset_id, schema_id=schema_id, schema_version=schema_version,
-                               adopt_id=adopt_id)
-        super().__init__(TargetConnectionProvider(), resource_name, {**props, **output_slots("etag")}, opts)
+    def __init__(self, resource_name: str, *, dataset_id: pulumi.Input[str], schema_id: pulumi.Input[str],
+                 name: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+                 data_format: pulumi.Input[str] | None = None, schema_version: pulumi.Input[str] | None = None,
+                 connection_spec_id: pulumi.Input[str] | None = None,
+                 connection_spec_version: pulumi.Input[str] | None = None, sandbox: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A target connection; a change to its definition replaces it, and its flow with it.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            dataset_id: the Dataset's id, where the records go.
+            schema_id: the XdmSchema's id ($id), the records' schema.
+            name: its name in AEP (default `target-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            data_format: the format written (default "json").
+            schema_version: the schema reference's media type (default xed-full, version 1).
+            connection_spec_id: the target's connection spec (default, and the only one AEP takes: the data lake).
+            connection_spec_version: the connection spec's version (default "1.0").
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing target connection to manage instead of creating one.
+            opts: Pulumi resource options.
+        """
+        super().__init__(TargetConnectionProvider(), resource_name,
+                         *resource_args(TargetConnectionProvider, locals()))
 
 
 class TargetConnectionProvider(AEPProvider):
     kind = "TargetConnection"
     name_prefix = "target"
     args_model = TargetConnectionArgs
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("name"),
-        Managed("description", default=""),
-        Managed("connection_spec_id", replaces=True),
-        Managed("connection_spec_version", replaces=True),
-        Managed("data_format", replaces=True),
-        Managed("dataset_id", replaces=True),
-        Managed("schema_id", replaces=True),
-        Managed("schema_version", replaces=True, normalize=lambda v: v.replace(" ", "") if isinstance(v, str) else v),
-    )
     computed = ("etag",)
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: TargetConnectionArgs) -> tuple[str, dict]:
         """POST /targetConnections -> {id, etag}."""
@@ -61,8 +87,6 @@ class TargetConnectionProvider(AEPProvider):
             "data": {"format": args.data_format, "schema": {"id": args.schema_id, "version": args.schema_version}},
             "params": {"dataSetId": args.dataset_id}})
         return created.id, {"etag": created.body.get("etag")}
-
-    # -- read -----------------------------------------------------------------------------------
 
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
         """GET /targetConnections/{id}, mapped back onto the inputs."""
@@ -75,25 +99,12 @@ class TargetConnectionProvider(AEPProvider):
                 "data_format": data.get("format"), "dataset_id": (item.get("params") or {}).get("dataSetId"),
                 "schema_id": schema.get("id"), "schema_version": schema.get("version"), "etag": item.get("etag")}
 
-    # -- update ---------------------------------------------------------------------------------
-
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: TargetConnectionArgs,
                       changed: set[str]) -> dict:
         """PATCH name/description with the stored etag."""
-        ops = member_ops(args, changed, "name", "description")
-        if not ops:
-            return {}
-        out = api.patch_target_connection(args.sandbox, id_, ops, olds["etag"])
-        return {"etag": out.get("etag")}
-
-    # -- delete ---------------------------------------------------------------------------------
+        return etag_patch(api.patch_target_connection, args.sandbox, id_,
+                          member_ops(args, changed, "name", "description"), olds)
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE /targetConnections/{id}."""
         api.delete_target_connection(props["sandbox"], id_)
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: TargetConnectionArgs) -> tuple[str, dict]:
-        """Adopt a target connection by id; dataset and schema must match the declared ones."""
-        return self.adopt_by_read(api, adopt_id, args)

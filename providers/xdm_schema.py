@@ -10,19 +10,42 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import AfterValidator
 
-from .base import AEPProvider, Managed, ProviderError, error_cause, member_ops, output_slots, resource_props
+from .base import AEPProvider, ProviderError, error_cause, member_ops, resource_args
 from .client import AEPClient, BadRequest, Created, NotFound
-from .models import XdmField, XdmSchemaArgs, field_paths
+from .models import (DEFAULT_DESCRIPTION, EXPERIENCE_EVENT, AEPArgs, InputError, Managed, Name, XdmField,
+                     check_field_names, drop_default_titles, field_paths, normalize_tenant, xdm_class)
 
 _DEFINITION = "customFields"
 # AEP's answer to a create whose title another object of that kind already has.
 _TITLE_TAKEN = "XDM-3005-400"
 log = logging.getLogger("providers")
+
+
+class XdmSchemaArgs(AEPArgs):
+    name_field: ClassVar[str] = "title"
+    _required: ClassVar[dict[str, str]] = {"fields": "declare at least one custom field"}
+
+    title: Annotated[Name | None, Managed()] = None
+    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    class_id: Annotated[str, AfterValidator(xdm_class), Managed(replaces=True)] = EXPERIENCE_EVENT
+    tenant_id: Annotated[Annotated[str, AfterValidator(normalize_tenant)] | None,
+                         Managed(replaces=True, server_default=True)] = None
+    fields: Annotated[Annotated[dict[str, XdmField], AfterValidator(drop_default_titles)] | None, Managed()] = None
+
+    def cross_check(self, unknown: set[str]) -> list[InputError]:
+        if "fields" in unknown or not self.fields:
+            return []
+        try:
+            check_field_names(self.fields)
+        except ValueError as e:
+            return [InputError("fields", str(e))]
+        return []
 
 
 class XdmSchema(Resource, module="aep", name="XdmSchema"):
@@ -35,18 +58,29 @@ class XdmSchema(Resource, module="aep", name="XdmSchema"):
     field_group_id: pulumi.Output[str]
     tenant_id: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, fields: Any, title: Any = None, description: Any = None,
-                 class_id: Any = None, tenant_id: Any = None, sandbox: Any = None, adopt_id: Any = None,
-                 allow_replace: Any = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`fields`: {name: {type, title?, description?, properties? (object), items? (array)}}.
-        Give `tenant_id` (stack config aep:tenantId) to get `known_field_paths` at preview."""
-        props = resource_props(sandbox, title=title, description=description, class_id=class_id,
-                               tenant_id=tenant_id, fields=fields, adopt_id=adopt_id,
-                               allow_replace=allow_replace)
-        super().__init__(XdmSchemaProvider(), resource_name,
-                         {**props, **output_slots("schema_id", "alt_id", "field_paths", "field_group_id",
-                                                  "field_group_alt_id")}, opts)
+    def __init__(self, resource_name: str, *, fields: pulumi.Input[Mapping[str, Any]],
+                 title: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+                 class_id: pulumi.Input[str] | None = None, tenant_id: pulumi.Input[str] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A schema and the tenant field group holding its custom fields.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            fields: the custom fields under `_{tenantId}`: `{name: {type, title?, description?,
+                properties? (object), items? (array)}}`.
+            title: the schema's title, unique in the sandbox (default `schema-<7 random characters>`,
+                kept across updates); its field group is titled "<title> fields".
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            class_id: the XDM class, its $id or an alias such as "experienceevent" (the default) or "profile".
+            tenant_id: the org's tenant id (stack config aep:tenantId; default: AEP's, from GET /stats).
+                Give it to get `known_field_paths` at preview.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the meta:altId or $id of an existing schema to manage instead of creating one.
+            allow_replace: let a plan replace it, although its dataset and dataflow are replaced with it.
+            opts: Pulumi resource options.
+        """
+        super().__init__(XdmSchemaProvider(), resource_name, *resource_args(XdmSchemaProvider, locals()))
         self.known_field_paths: list[str] | None = _static_paths(tenant_id, fields, class_id)
 
 
@@ -67,22 +101,12 @@ class XdmSchemaProvider(AEPProvider):
     name_prefix = "schema"
     args_model = XdmSchemaArgs
     unique_name = True  # titles are unique per sandbox: replace by deleting first
-    fields = (
-        Managed("sandbox", replaces=True),
-        Managed("title"),
-        Managed("description", default=""),
-        Managed("class_id", replaces=True),
-        Managed("tenant_id", replaces=True, server_default=True),
-        Managed("fields"),
-    )
     computed = ("schema_id", "alt_id", "field_paths", "field_group_id", "field_group_alt_id")
     # Titles are unique, so a schema is deleted before its replacement, and its dataset and flow
     # go first: allowing it means allowing all three (the component passes that).
     allow_kinds = "schema, dataset, flow"
     replacement_loses = ("the new schema has another $id, so its dataset is replaced too (the data ingested "
                          "into it is deleted) and so is its dataflow (the webhook URL changes)")
-
-    # -- create ---------------------------------------------------------------------------------
 
     def create_object(self, api: AEPClient, args: XdmSchemaArgs) -> tuple[str, dict]:
         """POST the field group, then the schema referencing it (the group is removed if that fails)."""
@@ -171,8 +195,6 @@ class XdmSchemaProvider(AEPProvider):
                 "field_group_id": group_ref, "field_group_alt_id": group_alt,
                 "field_paths": field_paths(tenant, fields, class_id)}
 
-    # -- update ---------------------------------------------------------------------------------
-
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: XdmSchemaArgs, changed: set[str]) -> dict:
         """PATCH the schema's title/description; PUT the field group when fields or title change."""
         tenant = args.tenant_id or olds.get("tenant_id") or api.tenant_id(args.sandbox)
@@ -195,8 +217,6 @@ class XdmSchemaProvider(AEPProvider):
                 out.update(field_group_id=group.id, field_group_alt_id=_alt(group.body))
         return out
 
-    # -- delete ---------------------------------------------------------------------------------
-
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
         """DELETE the schema, then its field group (either may already be gone)."""
         sandbox = props["sandbox"]
@@ -207,12 +227,6 @@ class XdmSchemaProvider(AEPProvider):
         group = props.get("field_group_alt_id") or props.get("field_group_id")
         if group:
             _quietly(api.delete_field_group, sandbox, group)
-
-    # -- adopt ----------------------------------------------------------------------------------
-
-    def adopt_object(self, api: AEPClient, adopt_id: str, args: XdmSchemaArgs) -> tuple[str, dict]:
-        """Adopt a schema by $id or meta:altId; its tenant field group becomes the managed one."""
-        return self.adopt_by_read(api, adopt_id, args)
 
 
 # -- translation helpers --------------------------------------------------------------------------

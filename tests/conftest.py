@@ -113,13 +113,44 @@ def emulator(tmp_path_factory):
     emu.stop()
 
 
+class Emulators:
+    """Private emulators started on demand, each with its own data dir and extra CLI args."""
+
+    def __init__(self, data_dir):
+        self._data_dir = data_dir
+        self._started: list[EmulatorProcess] = []
+
+    def __call__(self, *args: str, name: str = "emulator") -> EmulatorProcess:
+        """Start one: `make_emulator("--token-ttl", "2")`."""
+        emu = EmulatorProcess(data_dir=str(self._data_dir(name)), extra_args=list(args)).start()
+        self._started.append(emu)
+        return emu
+
+    def stop_all(self) -> None:
+        for emu in self._started:
+            emu.stop()
+
+
 @pytest.fixture
-def fresh_emulator(tmp_path):
+def make_emulator(tmp_path):
+    """Start private emulators for one test (faults, restarts, extra clients); all stop after it."""
+    emulators = Emulators(lambda name: tmp_path / name)
+    yield emulators
+    emulators.stop_all()
+
+
+@pytest.fixture(scope="module")
+def make_module_emulator(tmp_path_factory):
+    """As make_emulator, for the tests of one module together; all stop after the module."""
+    emulators = Emulators(tmp_path_factory.mktemp)
+    yield emulators
+    emulators.stop_all()
+
+
+@pytest.fixture
+def fresh_emulator(make_emulator):
     """A private emulator, for tests that restart, kill or inject faults."""
-    emu = EmulatorProcess(data_dir=str(tmp_path / "emulator"))
-    emu.start()
-    yield emu
-    emu.stop()
+    return make_emulator()
 
 
 @pytest.fixture

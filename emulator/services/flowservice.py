@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import kinds, seed
 from ..errors import AEPError, flow_error
 from ..gateway import RequestContext, gateway
-from . import flow_patch
+from . import flow_options, flow_patch
 
 router = APIRouter()
 Ctx = Annotated[RequestContext, Depends(gateway("flowservice"))]
@@ -708,10 +708,16 @@ async def create_flow(request: Request, ctx: Ctx):
                                f"flow spec {flow_spec['name']}.")
     _check_schedule(flow_spec, body.get("scheduleParams"))
     _check_transformations(request, ctx, body.get("transformations"), targets)
+    try:
+        options = flow_options.check(flow_spec, body.get("options"))
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
 
     fields = {k: body[k] for k in _USER_FIELDS["flows"] if k in body}
     fields["flowSpec"] = spec_ref
     doc = _new_entity(ctx, fields)
+    if options:
+        doc["options"] = options
     now = doc["createdAt"]
     # Snapshot, like AEP: later PATCHes of these connections do not reach the flow.
     doc["inheritedAttributes"] = {

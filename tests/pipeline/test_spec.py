@@ -45,7 +45,7 @@ def test_structured_config_and_json_text_and_several_pipelines():
 def test_unknown_fields_name_the_path_and_the_closest_field():
     assert problems([{"flow": {"nmae": "x"}}]) == [
         "aep-pipelines:pipelines[0].flow.nmae: unknown field: did you mean 'name'? allowed here: name, description, "
-        "enabled"]
+        "enabled, error_diagnostics_enabled, partial_ingestion_percent"]
     (msg,) = problems([{"mapings": []}])
     assert msg.startswith("aep-pipelines:pipelines[0].mapings: unknown field: did you mean 'mappings'?")
 

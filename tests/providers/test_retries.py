@@ -10,7 +10,6 @@ import time
 import pytest
 
 from emulator import config as dev
-from emulator.process import EmulatorProcess
 from providers import (DataflowProvider, DatasetProvider, MappingSetProvider, SourceConnectionProvider,
                        XdmSchemaProvider)
 from providers.base import ProviderError
@@ -26,11 +25,8 @@ SOURCE_PATCH = route("PATCH", FS, "/sourceConnections/{conn_id}")
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
-    emu = EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("provider-faults")))
-    emu.start()
-    yield emu
-    emu.stop()
+def faulty(make_module_emulator):
+    return make_module_emulator(name="provider-faults")
 
 
 @pytest.fixture

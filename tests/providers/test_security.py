@@ -12,7 +12,6 @@ import uuid
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from emulator.process import EmulatorProcess
 from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
                        SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
 from providers.client import AEPSettings, Secret, clear_client_cache
@@ -74,16 +73,13 @@ def test_check_failure_on_a_secret_input_does_not_echo_it():
 
 
 @pytest.fixture
-def canary_env(tmp_path, sandbox):
+def canary_env(make_emulator, sandbox):
     """A private emulator that knows one extra client whose secret is a canary."""
     canary = f"CANARY-{uuid.uuid4().hex}"
     org = "CANARYORG000000000000000@AdobeOrg"
-    emu = EmulatorProcess(data_dir=str(tmp_path / "emulator"), extra_args=["--client", f"canary-client:{canary}:{org}"])
-    emu.start()
+    emu = make_emulator("--client", f"canary-client:{canary}:{org}")
     clear_client_cache()
-    h = Harness(emu, sandbox, clientId="canary-client", clientSecret=canary, orgId=org)
-    yield h, canary
-    emu.stop()
+    return Harness(emu, sandbox, clientId="canary-client", clientSecret=canary, orgId=org), canary
 
 
 def test_canary_secret_appears_in_no_log_exception_or_output(canary_env, caplog, capsys):

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from emulator.process import EmulatorProcess
 from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
                        SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
 from providers.client import clear_client_cache
@@ -19,13 +18,11 @@ SOURCE_GET = route("GET", FS, "/sourceConnections/{conn_id}")
 
 
 @pytest.fixture
-def short_ttl(tmp_path, sandbox):
+def short_ttl(make_emulator, sandbox):
     """A private emulator whose tokens live 2 seconds."""
-    emu = EmulatorProcess(data_dir=str(tmp_path / "emulator"), extra_args=["--token-ttl", "2"])
-    emu.start()
+    emu = make_emulator("--token-ttl", "2")
     clear_client_cache()
-    yield Harness(emu, sandbox)
-    emu.stop()
+    return Harness(emu, sandbox)
 
 
 def test_token_is_renewed_before_it_expires(short_ttl):

@@ -1,4 +1,4 @@
-"""Fixtures for the reliability tests: private emulators, and where the measured figures go."""
+"""Fixtures for the reliability tests: where the measured figures go (private emulators: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,6 @@ import os
 import time
 
 import pytest
-
-from emulator.process import EmulatorProcess
-
-
-@pytest.fixture
-def make_emulator(tmp_path):
-    """Start private emulators (extra CLI args allowed); all are stopped at teardown."""
-    started: list[EmulatorProcess] = []
-
-    def make(*args: str, name: str = "emulator") -> EmulatorProcess:
-        emu = EmulatorProcess(data_dir=str(tmp_path / name), extra_args=list(args)).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,110 @@
+"""Schema Registry: tenant schemas and field groups, and the org's tenant id.
+
+Titles are unique per sandbox and kind, so a create whose answer is lost is settled by
+looking its title up. Schema Registry PATCHes carry no etag and set absolute values, so
+they are repeated like any idempotent call.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .transport import AEPSettings, Created, Transport, q
+
+SCHEMA_REGISTRY = "/data/foundation/schemaregistry"
+XED_LOOKUP = "application/vnd.adobe.xed+json; version=1"
+# The same lookup with every referenced class and field group resolved into `properties`.
+XED_FULL_LOOKUP = "application/vnd.adobe.xed-full+json; version=1"
+XED_LISTING = "application/vnd.adobe.xed-id+json"
+
+
+class SchemaRegistry(Transport):
+    """The Schema Registry endpoints the providers use."""
+
+    def __init__(self, settings: AEPSettings):
+        """Nothing happens on the network until the first call."""
+        super().__init__(settings)
+        self._tenant_lock = threading.Lock()
+        self._tenant_id: str | None = None
+
+    def get_stats(self, sandbox: str) -> dict:
+        """GET /stats -> {imsOrg, tenantId, ...}."""
+        return self._call("GET", f"{SCHEMA_REGISTRY}/stats", sandbox=sandbox,
+                          accept="application/json", idempotent=True)
+
+    def tenant_id(self, sandbox: str) -> str:
+        """The org's tenant namespace (without the leading underscore); fetched once per client."""
+        with self._tenant_lock:
+            if self._tenant_id is None:
+                self._tenant_id = str(self.get_stats(sandbox)["tenantId"]).lstrip("_")
+            return self._tenant_id
+
+    def _sr_create(self, kind: str, sandbox: str, body: dict) -> Created:
+        # Titles are unique in a sandbox's registry, so a same-titled object is ours.
+        return self._create(f"{SCHEMA_REGISTRY}/tenant/{kind}", sandbox, body, kind=kind,
+                            answer_id=lambda out: out["$id"],
+                            find=lambda: [(r["$id"], r) for r in self._sr_find(kind, sandbox, body["title"])])
+
+    def _sr_find(self, kind: str, sandbox: str, title: str) -> list[dict]:
+        body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/{kind}", sandbox=sandbox,
+                          params={"property": f"title=={title}"}, accept=XED_LISTING, idempotent=True) or {}
+        return [r for r in body.get("results") or [] if r.get("title") == title]
+
+    # -- field groups ----------------------------------------------------------------------------
+
+    def create_field_group(self, sandbox: str, body: dict) -> Created:
+        """POST /tenant/fieldgroups -> 201 full field group."""
+        return self._sr_create("fieldgroups", sandbox, body)
+
+    def get_field_group(self, sandbox: str, id_: str) -> dict:
+        """GET /tenant/fieldgroups/{altId or encoded $id}."""
+        return self._call("GET", f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{q(id_)}", sandbox=sandbox,
+                          accept=XED_LOOKUP, idempotent=True)
+
+    def find_field_groups(self, sandbox: str, title: str) -> list[dict]:
+        """GET /tenant/fieldgroups?property=title==<title>."""
+        return self._sr_find("fieldgroups", sandbox, title)
+
+    def replace_field_group(self, sandbox: str, id_: str, body: dict) -> dict:
+        """PUT /tenant/fieldgroups/{id} -> the rewritten field group."""
+        return self._call("PUT", f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{q(id_)}", sandbox=sandbox,
+                          body=body, idempotent=True)
+
+    def delete_field_group(self, sandbox: str, id_: str) -> None:
+        """DELETE /tenant/fieldgroups/{id} -> 204."""
+        self._call("DELETE", f"{SCHEMA_REGISTRY}/tenant/fieldgroups/{q(id_)}", sandbox=sandbox,
+                   idempotent=True)
+
+    # -- schemas ---------------------------------------------------------------------------------
+
+    def create_schema(self, sandbox: str, body: dict) -> Created:
+        """POST /tenant/schemas -> 201 full schema ($id, meta:altId, version)."""
+        return self._sr_create("schemas", sandbox, body)
+
+    def get_schema(self, sandbox: str, id_: str, full: bool = False) -> dict:
+        """GET /tenant/schemas/{altId or encoded $id}; `full` asks for the xed-full rendering."""
+        return self._call("GET", f"{SCHEMA_REGISTRY}/tenant/schemas/{q(id_)}", sandbox=sandbox,
+                          accept=XED_FULL_LOOKUP if full else XED_LOOKUP, idempotent=True)
+
+    def find_schemas(self, sandbox: str, title: str) -> list[dict]:
+        """GET /tenant/schemas?property=title==<title>."""
+        return self._sr_find("schemas", sandbox, title)
+
+    def find_schemas_using(self, sandbox: str, ref: str) -> list[dict]:
+        """GET /tenant/schemas?property=meta:extends==<$id>: the schemas that take fields from `ref`.
+
+        `==` on a list property matches a member, as the documented
+        `property=meta:intendedToExtend==<class>` filter on field groups does.
+        """
+        body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/schemas", sandbox=sandbox,
+                          params={"property": f"meta:extends=={ref}"}, accept=XED_LISTING, idempotent=True) or {}
+        return list(body.get("results") or [])
+
+    def patch_schema(self, sandbox: str, id_: str, ops: list[dict]) -> dict:
+        """PATCH /tenant/schemas/{id} (no If-Match in the Schema Registry) -> the schema."""
+        return self._call("PATCH", f"{SCHEMA_REGISTRY}/tenant/schemas/{q(id_)}", sandbox=sandbox,
+                          body=ops, idempotent=True)
+
+    def delete_schema(self, sandbox: str, id_: str) -> None:
+        """DELETE /tenant/schemas/{id} -> 204."""
+        self._call("DELETE", f"{SCHEMA_REGISTRY}/tenant/schemas/{q(id_)}", sandbox=sandbox, idempotent=True)
