@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from .. import kinds, xdm
 from ..errors import AEPError, service_error
 from ..gateway import RequestContext, gateway
-from ..json_patch import PatchError, apply_patch, merge_patch
+from .flow_patch import PatchError, apply_patch, merge_patch
 from ._common import hex_id, now_ms, query_int, read_json
 
 router = APIRouter()

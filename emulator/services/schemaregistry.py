@@ -21,7 +21,7 @@ from .. import kinds, xdm
 from ..config import TENANT_ID
 from ..errors import AEPError, xdm_error
 from ..gateway import RequestContext, gateway
-from ..json_patch import PatchError, apply_patch
+from .flow_patch import PatchError, apply_patch
 from ._common import hex_id, now_ms, read_json
 
 router = APIRouter()
