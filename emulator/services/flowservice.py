@@ -8,10 +8,7 @@ no code for a validation failure the emulator uses 1400 (see docs/emulator.md).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 import secrets
 import time
 import uuid
@@ -23,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import kinds, seed
 from ..errors import AEPError, flow_error
 from ..gateway import RequestContext, gateway
-from . import flow_patch
+from . import flow_patch, listing
 
 router = APIRouter()
 Ctx = Annotated[RequestContext, Depends(gateway("flowservice"))]
@@ -205,78 +202,9 @@ def _items(doc: dict[str, Any]) -> JSONResponse:
 
 # -- listing: property filters, orderby, count, continuation tokens --------------------
 
-_FILTER = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]@$-]+?)\s*(?P<op>==|!=|>=|<=|>|<|~)(?P<value>.*)$")
+# Flow Service's filters (docs/emulator.md, Lists): every operator, comma alternatives, values stripped.
+FILTERS = listing.FilterSyntax(ops=("==", "!=", ">=", "<=", ">", "<", "~"), error=_invalid, strip=True)
 _ORDER_FIELDS = ("name", "createdAt", "updatedAt", "id", "state")
-
-
-def _leaves(doc: Any, tokens: list[str]) -> list[Any]:
-    """Every value at a dotted path; arrays along the way are flattened (so `a[]` and `a.b` on
-    an array of objects both work)."""
-    nodes = [doc]
-    for t in tokens:
-        nxt = []
-        for n in nodes:
-            if isinstance(n, dict) and t in n:
-                v = n[t]
-                nxt.extend(v if isinstance(v, list) else [v])
-        nodes = nxt
-    return [n for n in nodes]
-
-
-def _as_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    return v if isinstance(v, str) else json.dumps(v)
-
-
-def _cmp(a: str, b: str) -> int:
-    try:
-        x, y = float(a), float(b)
-    except ValueError:
-        x, y = a, b  # type: ignore[assignment]
-    return (x > y) - (x < y)
-
-
-def _compile_filter(expr: str):
-    m = _FILTER.match(expr.strip())
-    if m is None:
-        path = expr.strip().removesuffix("[]")
-        if not re.fullmatch(r"[A-Za-z0-9_.@$-]+", path or "-"):
-            raise _invalid(f"Invalid property filter {expr!r}.")
-        tokens = path.split(".")
-        return lambda doc: bool(_leaves(doc, tokens))
-    tokens = m["path"].removesuffix("[]").split(".")
-    op, values = m["op"], [v.strip() for v in m["value"].split(",")]
-
-    def pred(doc: dict[str, Any]) -> bool:
-        leaves = [_as_text(v) for v in _leaves(doc, tokens)]
-        if op == "==":
-            return any(v in values for v in leaves)
-        if op == "!=":
-            return not any(v in values for v in leaves)
-        if op == "~":
-            return any(re.search(values[0], v) for v in leaves)
-        want = {">": (1,), "<": (-1,), ">=": (0, 1), "<=": (-1, 0)}[op]
-        return any(_cmp(v, values[0]) in want for v in leaves)
-
-    return pred
-
-
-def _encode_token(state: dict[str, Any]) -> str:
-    # No '=' padding: clients take `href.split("=")[1]` as the token.
-    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).rstrip(b"=").decode()
-
-
-def _decode_token(token: str) -> dict[str, Any]:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(state, dict):
-            raise ValueError
-        return state
-    except (ValueError, binascii.Error):
-        raise _invalid("Invalid continuationToken.") from None
 
 
 def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any]]) -> JSONResponse:
@@ -284,7 +212,7 @@ def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any
     q = request.query_params
     token = q.get("continuationToken")
     if token:
-        state = _decode_token(token)
+        state = listing.decode_token(token, _invalid)
         props, orderby, limit, start = state.get("p", []), state.get("o"), state.get("l"), state.get("s", 0)
     else:
         props, orderby, start = q.getlist("property"), q.get("orderby"), 0
@@ -298,8 +226,7 @@ def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any
             if not limit.isdigit() or int(limit) < 1:
                 raise _invalid(f"Invalid limit {limit!r}.")
             limit = min(int(limit), MAX_PAGE_SIZE)
-    preds = [_compile_filter(p) for p in props]
-    matched = [d for d in docs if all(p(d) for p in preds)]
+    matched = FILTERS.select(docs, props)
     if not token and q.get("count", "").lower() == "true":
         return _json({"count": len(matched)})
 
@@ -308,13 +235,12 @@ def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any
         field = orderby.lstrip("+-").strip()
         if field not in _ORDER_FIELDS:
             raise _invalid(f"Invalid orderby field {orderby!r}.", BAD_ORDERBY)
-        matched.sort(key=lambda d: (d.get(field) is None, d.get(field) if d.get(field) is not None else ""),
-                     reverse=desc)
+        matched = listing.ordered(matched, [field], desc)
     size = limit or DEFAULT_PAGE_SIZE
-    page = matched[start:start + size]
+    page, more = listing.page(matched, start, size)
     links: dict[str, Any] = {}
-    if start + size < len(matched):
-        nxt = _encode_token({"p": props, "o": orderby, "l": limit, "s": start + size})
+    if more:
+        nxt = listing.encode_token({"p": props, "o": orderby, "l": limit, "s": start + size})
         links["next"] = {"href": f"/{resource}?continuationToken={nxt}"}
     return _json({"items": page, "_links": links})
 
@@ -323,8 +249,7 @@ def _list_response(request: Request, resource: str, docs: Iterable[dict[str, Any
 
 def _spec_list(request: Request, kind: str) -> JSONResponse:
     docs = _store(request).list(kind, "", "")
-    preds = [_compile_filter(p) for p in request.query_params.getlist("property")]
-    return _json({"items": [d for d in docs if all(p(d) for p in preds)]})
+    return _json({"items": FILTERS.select(docs, request.query_params.getlist("property"))})
 
 
 def _spec_one(request: Request, kind: str, resource: str, id_: str) -> JSONResponse:
