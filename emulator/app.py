@@ -44,6 +44,8 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.faults = FaultInjector(settings.get("faults"))
     seed(app.state.store)
+    # Each service's backend (its rules and store, no HTTP); its routes reach it through app.state.
+    app.state.flowservice = flowservice.FlowService(app.state.store)
 
     @app.exception_handler(AEPError)
     async def _aep_error(_request: Request, exc: AEPError):

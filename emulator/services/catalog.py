@@ -7,7 +7,6 @@ delete answers 200 (an empty array for ids that do not exist). Dataset ids are 2
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +15,8 @@ from fastapi.responses import JSONResponse
 from .. import kinds, xdm
 from ..errors import AEPError, service_error
 from ..gateway import RequestContext, gateway
-from ..json_patch import PatchError, apply_patch, merge_patch
+from .flow_patch import PatchError, apply_patch, merge_patch
+from . import listing
 from ._common import hex_id, now_ms, query_int, read_json
 
 router = APIRouter()
@@ -31,6 +31,10 @@ _SERVER_FIELDS = {"id", "version", "imsOrg", "created", "updated", "createdClien
 
 def _bad(message: str) -> AEPError:
     return service_error(400, "CAT-1003", message)
+
+
+# Catalog's filters (docs/emulator.md, Catalog): every operator, comma alternatives, `!path` for absent.
+FILTERS = listing.FilterSyntax(ops=("==", "!=", ">=", "<=", ">", "<", "~"), error=_bad, negation=True)
 
 
 def _not_found(dataset_id: str) -> AEPError:
@@ -130,8 +134,7 @@ def list_datasets(request: Request, ctx: RequestContext = _ctx):
     limit = min(limit, MAX_LIMIT)
     start = query_int(request, "start", 0, _bad)
     docs = request.app.state.store.list(kinds.DATASET, ctx.org, ctx.sandbox)
-    for expr in q.getlist("property"):
-        docs = [d for d in docs if _matches(d, expr)]
+    docs = FILTERS.select(docs, q.getlist("property"))
     for simple in ("name", "description", "createdClient", "createdUser", "updatedUser", "version"):
         if simple in q:
             docs = [d for d in docs if str(d.get(simple)) == q[simple]]
@@ -158,47 +161,6 @@ def get_dataset(dataset_id: str, request: Request, ctx: RequestContext = _ctx):
     return {dataset_id: _view(doc, request.query_params.get("properties"))}
 
 
-_FILTER = re.compile(r"^(!?)([\w.:/@-]+)(==|!=|<=|>=|<|>|~)?(.*)$")
-
-
-def _field(doc: dict[str, Any], path: str) -> tuple[bool, Any]:
-    cur: Any = doc
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return False, None
-        cur = cur[part]
-    return True, cur
-
-
-def _matches(doc: dict[str, Any], expr: str) -> bool:
-    """Catalog `property` filters: `name==x`, `name!=x`, `name~regex`, `created>n`, `name`, `!name`."""
-    m = _FILTER.match(expr)
-    if not m:
-        raise _bad(f"Invalid property filter '{expr}'")
-    neg, path, op, arg = m.groups()
-    present, value = _field(doc, path)
-    if not op:
-        if arg:
-            raise _bad(f"Invalid property filter '{expr}'")
-        return present != bool(neg)
-    if op == "~":
-        try:
-            return present and re.search(arg, str(value)) is not None
-        except re.error as exc:
-            raise _bad(f"Invalid regular expression in property filter '{expr}': {exc}") from None
-    if op in ("==", "!="):
-        # A comma-separated list means "any of these", as in the Catalog docs.
-        equal = present and str(value) in arg.split(",")
-        return equal if op == "==" else not equal
-    if not present:
-        return False
-    try:
-        left, right = float(value), float(arg)
-    except (TypeError, ValueError):
-        left, right = str(value), arg
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
-
-
 def _order(docs: list[dict[str, Any]], spec: str | None) -> list[dict[str, Any]]:
     """`orderBy=asc:created` / `desc:updated` (default: creation order)."""
     if not spec:
@@ -207,9 +169,7 @@ def _order(docs: list[dict[str, Any]], spec: str | None) -> list[dict[str, Any]]
     if not fields:
         direction, fields = "asc", direction
     keys = [f.strip() for f in fields.split(",") if f.strip()]
-    return sorted(docs, key=lambda d: tuple(str(d.get(k, "")) if not isinstance(d.get(k), (int, float))
-                                            else d.get(k) for k in keys),
-                  reverse=direction.lower() == "desc")
+    return listing.ordered(docs, keys, direction.lower() == "desc")
 
 
 # -- update ---------------------------------------------------------------------------

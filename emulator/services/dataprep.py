@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from .. import kinds, mapping, xdm
 from ..errors import AEPError, service_error
 from ..gateway import RequestContext, gateway
+from . import listing
 from ._common import hex_id, now_ms, query_int, read_json
 
 router = APIRouter()
@@ -263,12 +264,12 @@ def list_mapping_sets(request: Request, ctx: RequestContext = _ctx):
                  "lastUpdateDate": "modifiedDate", "modifiedDate": "modifiedDate"}.get(key)
         if field is None:
             raise _bad(f"orderBy must be createdDate or updatedDate, got '{order}'")
-        docs.sort(key=lambda d: d[field], reverse=order.startswith("-"))
-    page = docs[start:start + limit]
+        docs = listing.ordered(docs, [field], order.startswith("-"))
+    page, more = listing.page(docs, start, limit)
     if _flag(request, "expandSchema"):
         page = [_expand(d, ctx, store) for d in page]
     body: dict[str, Any] = {"data": page, "_page": {"count": len(page), "limit": limit}}
-    if start + limit < len(docs):
+    if more:
         body["_links"] = {"next": {"href": f"/mappingSets?limit={limit}&start={start + limit}"}}
     return body
 

@@ -21,7 +21,8 @@ from .. import kinds, xdm
 from ..config import TENANT_ID
 from ..errors import AEPError, xdm_error
 from ..gateway import RequestContext, gateway
-from ..json_patch import PatchError, apply_patch
+from .flow_patch import PatchError, apply_patch
+from . import listing
 from ._common import hex_id, now_ms, read_json
 
 router = APIRouter()
@@ -201,22 +202,24 @@ def stats(request: Request, ctx: RequestContext = _ctx):
 # -- listings -------------------------------------------------------------------------
 
 
+# Schema Registry's filters (docs/emulator.md, Lists): ==, != and ~ (a substring); a title may hold
+# commas, so values are taken whole; and a filter it cannot read matches nothing rather than failing.
+FILTERS = listing.FilterSyntax(ops=("==", "!=", "~"), error=None, regex=False, alternatives=False)
+
+
 def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_link: bool,
              path: str) -> dict[str, Any]:
     """Schema Registry listing: `property` filters, `orderby`, `start` (a sort-key value) and `limit`."""
     q = request.query_params
-    for expr in q.getlist("property"):
-        docs = [d for d in docs if _property_matches(d, expr)]
+    docs = FILTERS.select(docs, q.getlist("property"))
     orderby = q.get("orderby")
     if orderby:
-        keys = [k.strip() for k in orderby.split(",") if k.strip()]
-        primary = keys[0]
-        desc = primary.startswith("-")
-        name = primary.lstrip("+-")
-        docs = sorted(docs, key=lambda d: tuple(str(d.get(k.lstrip("+-"), "")) for k in keys), reverse=desc)
+        keys = [k.strip().lstrip("+-") for k in orderby.split(",") if k.strip()]
+        desc = orderby.strip().startswith("-")
+        docs = listing.ordered(docs, keys, desc)
         start = q.get("start")
         if start is not None:
-            docs = [d for d in docs if (str(d.get(name, "")) < start if desc else str(d.get(name, "")) > start)]
+            docs = [d for d in docs if (_key_text(d, keys[0]) < start if desc else _key_text(d, keys[0]) > start)]
     try:
         limit = min(int(q.get("limit", LIST_LIMIT)), 500)
     except ValueError:
@@ -224,8 +227,8 @@ def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_
     page, more = docs[:limit], len(docs) > limit
     next_uri = None
     if more and orderby:
-        name = orderby.split(",")[0].lstrip("+-")
-        next_uri = f"{BASE}{path}?orderby={orderby}&start={page[-1].get(name, '')}&limit={limit}"
+        name = orderby.split(",")[0].strip().lstrip("+-")
+        next_uri = f"{BASE}{path}?orderby={orderby}&start={_key_text(page[-1], name)}&limit={limit}"
     if variant == "-id":
         results = [{"$id": d["$id"], "meta:altId": d["meta:altId"], "version": d["version"], "title": d["title"]}
                    for d in page]
@@ -238,18 +241,10 @@ def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_
             "_links": links}
 
 
-def _property_matches(doc: dict[str, Any], expr: str) -> bool:
-    """`property=title==X`, `property=meta:intendedToExtend==<class>`, `!=`, `~` (substring)."""
-    for op in ("==", "!=", "~"):
-        if op in expr:
-            key, _, want = expr.partition(op)
-            value = doc.get(key.strip())
-            values = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value is not None else []
-            if op == "~":
-                return any(want in v for v in values)
-            hit = want in values
-            return hit if op == "==" else not hit
-    return expr.strip() in doc
+def _key_text(doc: dict[str, Any], key: str) -> str:
+    """A document's sort-key value as `start` spells it."""
+    found = listing.leaves(doc, key.split("."))
+    return listing.as_text(found[0]) if found else ""
 
 
 @router.get("/{container}/schemas")
