@@ -23,7 +23,8 @@ help: ## list the targets
 up: venv toolchain ## the main job: pulumi up of STACK (default dev, on the local emulator); prints the inlet URL
 	@$(PY) -m pipelines.cli up --stack $(STACK)
 
-test: venv toolchain ## run every test (emulator, providers, engine)
+test: venv toolchain ## the linter (ruff, configured in pyproject.toml), then every test (emulator, providers, engine)
+	@$(PY) -m ruff check --quiet . && echo "[lint] ruff: clean"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed ## create the virtualenv and install the pinned packages

@@ -19,8 +19,15 @@ from typing import Any
 from emulator import config as dev
 from pipelines.spec import Pipeline
 from providers.client import AEPClient, AEPSettings, Secret
-from providers.models import (DATA_LAKE_SPEC, DATASET_SCHEMA_FORMAT, DEFAULT_DESCRIPTION, PENDO_SPEC,
-                              STREAMING_FLOW_SPEC, STREAMING_PROVIDER_ID, TARGET_SCHEMA_FORMAT)
+from providers.models import (
+    DATA_LAKE_SPEC,
+    DATASET_SCHEMA_FORMAT,
+    DEFAULT_DESCRIPTION,
+    PENDO_SPEC,
+    STREAMING_FLOW_SPEC,
+    STREAMING_PROVIDER_ID,
+    TARGET_SCHEMA_FORMAT,
+)
 
 from .spec import resolved
 

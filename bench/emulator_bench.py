@@ -92,17 +92,20 @@ def pendo_inlet(emu: EmulatorProcess) -> str:
     schema.raise_for_status()
     schema_id = schema.json()["$id"]
     ds = s.post(f"{b}/data/foundation/catalog/dataSets", json={
-        "name": "pendo-bench", "schemaRef": {"id": schema_id, "contentType": "application/vnd.adobe.xed+json;version=1"}})
+        "name": "pendo-bench",
+        "schemaRef": {"id": schema_id, "contentType": "application/vnd.adobe.xed+json;version=1"}})
     ds.raise_for_status()
     dataset_id = ds.json()[0].split("/")[-1]
     src = s.post(f"{b}{FS}/sourceConnections", json={
         "name": "pendo-bench-src", "connectionSpec": PENDO, "data": {"format": "json"}}).json()["id"]
     tgt = s.post(f"{b}{FS}/targetConnections", json={
         "name": "pendo-bench-tgt", "connectionSpec": DATALAKE,
-        "data": {"format": "json", "schema": {"id": schema_id, "version": "application/vnd.adobe.xed-full+json;version=1"}},
+        "data": {"format": "json",
+                 "schema": {"id": schema_id, "version": "application/vnd.adobe.xed-full+json;version=1"}},
         "params": {"dataSetId": dataset_id}}).json()["id"]
     mapping = s.post(f"{b}/data/foundation/conversion/mappingSets", json={
-        "outputSchema": {"schemaRef": {"id": schema_id, "contentType": "application/vnd.adobe.xed-full+json;version=1"}},
+        "outputSchema": {"schemaRef": {"id": schema_id,
+                                       "contentType": "application/vnd.adobe.xed-full+json;version=1"}},
         "mappings": [{"sourceAttribute": k, "destinationXdmPath": f"_{TENANT_ID}.{k}", "identity": False, "version": 0}
                      for k in ("accountId", "visitorId", "uniqueId")]})
     mapping.raise_for_status()
@@ -188,7 +191,8 @@ def main() -> None:
         inlet_samples, inlet_wall = inlet_load(inlet_url, args.events, args.senders, args.client)
         server_ms = (_process_cpu(emu.proc.pid) - cpu0) * 1000 / max(1, len(inlet_samples))
 
-    print(f"load average {load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min, {os.cpu_count()} CPUs); "
+    print(f"load average {load_before[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min, "
+          f"{os.cpu_count()} CPUs); "
           f"emulator CPU {server_ms:.2f} ms per inlet event; inlet client: {args.client}")
     print("| Workload | Requests | Requests/s | p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: |")

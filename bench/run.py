@@ -437,7 +437,7 @@ def plot(results: list[dict[str, Any]], sizes: list[int], latencies: list[float]
               ("pulumi", "preview", "no-op pulumi preview", "tab:green", "-"),
               ("pulumi", "destroy", "pulumi destroy", "tab:red", "-"),
               ("baseline", "destroy", "baseline delete", "tab:gray", ":")]
-    for ax, lat in zip(axes[0], latencies):
+    for ax, lat in zip(axes[0], latencies, strict=False):  # one row of plots per latency
         for kind, op, label, color, style in series:
             xs = [n for n in sizes if pick(results, kind=kind, op=op, n=n, latency=lat)]
             ys = [med(pick(results, kind=kind, op=op, n=n, latency=lat)) for n in xs]

@@ -116,7 +116,7 @@ class FaultInjector:
             })
         scripts = []
         for s in config.get("script") or []:
-            if not isinstance(s, dict) or not isinstance(s.get("route"), str) or not isinstance(s.get("responses"), list):
+            if not (isinstance(s, dict) and isinstance(s.get("route"), str) and isinstance(s.get("responses"), list)):
                 raise ValueError("each script entry needs a 'route' string and a 'responses' list")
             scripts.append({"route": s["route"], "responses": [_step(v) for v in s["responses"]]})
         retry_after = int(config.get("retry_after", 1))

@@ -36,9 +36,26 @@ from pipelines import drift, shards, workspace
 from pipelines.guards import confirm_flags, preflight
 from pipelines.render import GRAPH_STYLE, RUN_HEADERS, banner, fmt_time, run_row, say, short_labels, stack_arg, table
 from pipelines.samples import sample_events
-from pipelines.workspace import (POLICY_PACK, ROOT, STATE, CliError, aep_client, endpoint_of, engine_args,
-                                 is_loopback, note, pipeline_outputs, policy_args, preview_json, pulumi, pulumi_env,
-                                 rel, select_stack, stack_config, tail)
+from pipelines.workspace import (
+    POLICY_PACK,
+    ROOT,
+    STATE,
+    CliError,
+    aep_client,
+    endpoint_of,
+    engine_args,
+    is_loopback,
+    note,
+    pipeline_outputs,
+    policy_args,
+    preview_json,
+    pulumi,
+    pulumi_env,
+    rel,
+    select_stack,
+    stack_config,
+    tail,
+)
 
 __all__ = ["CliError", "engine_args", "is_loopback", "main", "note", "preflight", "preview_json", "select_stack",
            "short_labels", "stack_config"]

@@ -28,8 +28,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from providers.models import (EXPERIENCE_EVENT, Mapping, Percent, Sandbox, XdmField, class_alias, field_paths,
-                             normalize_tenant)
+from providers.models import (
+    EXPERIENCE_EVENT,
+    Mapping,
+    Percent,
+    Sandbox,
+    XdmField,
+    class_alias,
+    field_paths,
+    normalize_tenant,
+)
 
 from . import ids, unique
 from .problems import Problem, SpecError, pydantic_problems, top_level, without

@@ -25,8 +25,17 @@ from typing import Any, Sequence
 
 import pulumi
 
-from providers import (HTTP_STREAMING_SPEC, PENDO_SPEC, BaseConnection, Dataflow, Dataset, MappingSet,
-                       SourceConnection, TargetConnection, XdmSchema)
+from providers import (
+    HTTP_STREAMING_SPEC,
+    PENDO_SPEC,
+    BaseConnection,
+    Dataflow,
+    Dataset,
+    MappingSet,
+    SourceConnection,
+    TargetConnection,
+    XdmSchema,
+)
 
 from .shards import options_for
 from .spec import Pipeline
@@ -127,7 +136,8 @@ class StreamingPipeline(pulumi.ComponentResource):
             source_connection_id=self.source.id, target_connection_id=self.target.id,
             mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, enabled=p.flow_enabled,
             error_diagnostics_enabled=p.flow_error_diagnostics_enabled,
-            partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb, adopt_id=adopt.get("flow"), allow_replace="flow" in allow or None, opts=child)
+            partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb, adopt_id=adopt.get("flow"),
+            allow_replace="flow" in allow or None, opts=child)
 
         self.inlet_url = self.flow.inlet_url
         self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))

@@ -18,9 +18,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
 from pipelines.workspace import is_loopback
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationArgs,
-                           ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy)
 
 AEP_TYPE = "pulumi-python:dynamic/aep:"
 PROVIDER_TYPE = "pulumi:providers:"
@@ -198,7 +206,7 @@ def enabled_flow_has_mapping(args: StackValidationArgs, report) -> None:
         formats = [source_format(plain(raw_props(s.urn))) for s in sources]
         if sources and all(f == "xdm" for f in formats):
             continue
-        origin = (", ".join(f"«{s.name}» ({f})" for s, f in zip(sources, formats)) if sources else
+        origin = (", ".join(f"«{s.name}» ({f})" for s, f in zip(sources, formats, strict=True)) if sources else
                   "a source connection outside this stack (its data format cannot be checked)")
         report(f"Dataflow «{res.name}» is enabled but carries no mapping, and its source {origin} does not send "
                "XDM: AEP would ingest nothing that is not already shaped as the target schema. Fix: give it "
@@ -273,8 +281,10 @@ _STACKS = {"nonProductionStacks": {"type": "array", "items": {"type": "string"},
 
 POLICIES = [
     ResourceValidationPolicy(
-        name="no-plaintext-credentials", enforcement_level=EnforcementLevel.MANDATORY, validate=no_plaintext_credentials,
-        description="Base-connection auth parameters and the AEP client secret reach resources only as Pulumi secrets."),
+        name="no-plaintext-credentials", enforcement_level=EnforcementLevel.MANDATORY,
+        validate=no_plaintext_credentials,
+        description="Base-connection auth parameters and the AEP client secret reach resources only as Pulumi "
+                    "secrets."),
     ResourceValidationPolicy(
         name="sandbox-of-the-stack", enforcement_level=EnforcementLevel.MANDATORY, validate=sandbox_of_the_stack,
         description="Every AEP resource targets the stack's own aep:sandbox."),

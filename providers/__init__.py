@@ -14,8 +14,15 @@ from .client import AEPClient, AEPError, AEPSettings
 from .dataflow import Dataflow, DataflowProvider
 from .dataset import Dataset, DatasetProvider
 from .mapping_set import MappingSet, MappingSetProvider
-from .models import (DATA_LAKE_SPEC, EXPERIENCE_EVENT, HTTP_STREAMING_SPEC, PENDO_SPEC, PROFILE, STREAMING_FLOW_SPEC,
-                     field_paths)
+from .models import (
+                     DATA_LAKE_SPEC,
+                     EXPERIENCE_EVENT,
+                     HTTP_STREAMING_SPEC,
+                     PENDO_SPEC,
+                     PROFILE,
+                     STREAMING_FLOW_SPEC,
+                     field_paths,
+)
 from .source_connection import SourceConnection, SourceConnectionProvider
 from .target_connection import TargetConnection, TargetConnectionProvider
 from .xdm_schema import XdmSchema, XdmSchemaProvider

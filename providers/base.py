@@ -32,13 +32,35 @@ import sys
 import traceback
 from typing import Any, ClassVar
 
-from pulumi.dynamic import (CheckFailure, CheckResult, ConfigureRequest, CreateResult, DiffResult, ReadResult,
-                            ResourceProvider, UpdateResult)
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 from pulumi.output import contains_unknowns
 from pydantic import BaseModel, ValidationError
 
-from .client import (CONFIG_KEYS, AEPClient, AEPError, AEPSettings, AuthError, BadRequest, ConfigurationError,
-                     NotFound, PreconditionFailed, RateLimited, Secret, ServerError, TransportError, get_client)
+from .client import (
+    CONFIG_KEYS,
+    AEPClient,
+    AEPError,
+    AEPSettings,
+    AuthError,
+    BadRequest,
+    ConfigurationError,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+    Secret,
+    ServerError,
+    TransportError,
+    get_client,
+)
 from .models import AEPArgs, InputError, InputErrors, Managed, Passive
 from .resource import declared, member_ops, output_slots, resource_args  # noqa: F401 - re-exported
 from .transport import plain  # noqa: F401 - re-exported
@@ -239,7 +261,8 @@ class AEPProvider(ResourceProvider):
                 and news.get(CHECKED) == _CHECK_RUN):
             raise ProviderError(self.refusal(_id, olds, replaces))
         dbr = None
-        if replaces and self.unique_name and _title_key(news.get(self.name_field)) == _title_key(olds.get(self.name_field)):
+        same_title = _title_key(news.get(self.name_field)) == _title_key(olds.get(self.name_field))
+        if replaces and self.unique_name and same_title:
             dbr = True
         return DiffResult(changes=bool(changed), replaces=replaces,
                           stables=[f.name for f in self.fields if f.replaces and f.name not in replaces],

@@ -16,8 +16,17 @@ from pydantic import Field
 
 from .base import AEPProvider, ProviderError, member_ops, resource_args
 from .client import AEPClient, AEPError, BadRequest
-from .models import (DEFAULT_DESCRIPTION, HTTP_STREAMING_SPEC, PENDO_SPEC, SOURCE_SPECS, AEPArgs, InputError,
-                     Managed, Name, spec_error)
+from .models import (
+    DEFAULT_DESCRIPTION,
+    HTTP_STREAMING_SPEC,
+    PENDO_SPEC,
+    SOURCE_SPECS,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    spec_error,
+)
 from .resource import etag_patch
 
 

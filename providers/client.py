@@ -48,12 +48,32 @@ import threading
 
 from .catalog import CATALOG, EMULATOR_EXPORT, Catalog
 from .data_prep import DATA_PREP, DataPrep
-from .errors import (AEPError, AuthError, BadRequest, Conflict, NotFound, PreconditionFailed, RateLimited,
-                     ServerError, TransportError)
+from .errors import (
+    AEPError,
+    AuthError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
 from .flow_service import FLOW_SERVICE, FlowService, etag_value
 from .schema_registry import SCHEMA_REGISTRY, XED_FULL_LOOKUP, XED_LISTING, XED_LOOKUP, SchemaRegistry
-from .transport import (CONFIG_KEYS, DEFAULT_ENDPOINT, DEFAULT_IMS_URL, DEFAULT_SCOPES, SETTING_NAMES, AEPSettings,
-                        ConfigurationError, Created, Resolver, Secret, Transport)
+from .transport import (
+    CONFIG_KEYS,
+    DEFAULT_ENDPOINT,
+    DEFAULT_IMS_URL,
+    DEFAULT_SCOPES,
+    SETTING_NAMES,
+    AEPSettings,
+    ConfigurationError,
+    Created,
+    Resolver,
+    Secret,
+    Transport,
+)
 
 
 class AEPClient(FlowService, DataPrep, SchemaRegistry, Catalog):

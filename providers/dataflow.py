@@ -15,8 +15,17 @@ from pulumi.dynamic import Resource
 
 from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import (DEFAULT_DESCRIPTION, FLOW_SPECS, STREAMING_FLOW_SPEC, AEPArgs, InputError, Managed, Name, Percent,
-                     Version)
+from .models import (
+    DEFAULT_DESCRIPTION,
+    FLOW_SPECS,
+    STREAMING_FLOW_SPEC,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    Percent,
+    Version,
+)
 from .transport import plain
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from typing import Annotated, Any, ClassVar, Mapping as MappingType, Sequence
+from typing import Annotated, Any, ClassVar, Sequence
+from typing import Mapping as MappingType
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -31,7 +32,8 @@ def _sorted_mappings(v: list[Mapping]) -> list[Mapping]:
 def _mappings_norm(v: Any) -> Any:
     # Order carries no meaning to Data Prep; compare as sorted lists.
     if isinstance(v, list):
-        return sorted(v, key=lambda m: (m.get("destination", ""), m.get("source", "")) if isinstance(m, dict) else ("", ""))
+        return sorted(v, key=lambda m: (m.get("destination", ""), m.get("source", ""))
+                      if isinstance(m, dict) else ("", ""))
     return v
 
 

@@ -24,8 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
-                      model_validator)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from .transport import plain
 

@@ -14,10 +14,21 @@ from pulumi.dynamic import Resource
 from pydantic import Field, model_validator
 
 from .base import AEPProvider, member_ops, resource_args
-from .resource import etag_patch
 from .client import AEPClient
-from .models import (DEFAULT_DESCRIPTION, HTTP_STREAMING_SPEC, PENDO_SPEC, SOURCE_SPECS, STREAMING_PROVIDER_ID,
-                     STREAMING_SOURCE_SPECS, AEPArgs, InputError, Managed, Name, spec_error)
+from .models import (
+    DEFAULT_DESCRIPTION,
+    HTTP_STREAMING_SPEC,
+    PENDO_SPEC,
+    SOURCE_SPECS,
+    STREAMING_PROVIDER_ID,
+    STREAMING_SOURCE_SPECS,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    spec_error,
+)
+from .resource import etag_patch
 
 
 class SourceConnectionArgs(AEPArgs):

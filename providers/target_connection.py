@@ -13,8 +13,17 @@ from pulumi.dynamic import Resource
 
 from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
-from .models import (DATA_LAKE_SPEC, DEFAULT_DESCRIPTION, TARGET_SCHEMA_FORMAT, TARGET_SPECS, AEPArgs, InputError,
-                     Managed, Name, no_spaces)
+from .models import (
+    DATA_LAKE_SPEC,
+    DEFAULT_DESCRIPTION,
+    TARGET_SCHEMA_FORMAT,
+    TARGET_SPECS,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    no_spaces,
+)
 from .resource import etag_patch
 
 

@@ -18,8 +18,20 @@ from pydantic import AfterValidator
 
 from .base import AEPProvider, ProviderError, error_cause, member_ops, resource_args
 from .client import AEPClient, BadRequest, Created, NotFound
-from .models import (DEFAULT_DESCRIPTION, EXPERIENCE_EVENT, AEPArgs, InputError, Managed, Name, XdmField,
-                     check_field_names, drop_default_titles, field_paths, normalize_tenant, xdm_class)
+from .models import (
+    DEFAULT_DESCRIPTION,
+    EXPERIENCE_EVENT,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    XdmField,
+    check_field_names,
+    drop_default_titles,
+    field_paths,
+    normalize_tenant,
+    xdm_class,
+)
 
 _DEFINITION = "customFields"
 # AEP's answer to a create whose title another object of that kind already has.
@@ -151,7 +163,8 @@ class XdmSchemaProvider(AEPProvider):
         users = api.find_schemas_using(args.sandbox, group["$id"])
         others = [s for s in users if not {s.get("$id"), s.get("meta:altId")} & set(owner)]
         if others:
-            what = f"{self.label({'title': args.title}, owner[0] if owner else None)}: {action} failed: {error_cause(taken)}"
+            who = self.label({"title": args.title}, owner[0] if owner else None)
+            what = f"{who}: {action} failed: {error_cause(taken)}"
             raise ProviderError(_held_by_another(what, args.title, group, others))
         log.warning("reusing field group %s (%r), which no other schema uses: left by an interrupted create "
                     "or detached from its schema", group["$id"], body["title"])

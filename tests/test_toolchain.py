@@ -21,8 +21,9 @@ def test_cli_and_sdk_pins_are_adjacent():
 
 
 def test_installed_sdk_matches_pin():
-    import pulumi
     from importlib.metadata import version
+
+    import pulumi
     assert version("pulumi") == _pins()[1], "the virtualenv is stale: run `make venv`"
     assert pulumi  # imported from the project venv
 

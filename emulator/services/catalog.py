@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from .. import kinds, xdm
 from ..errors import AEPError, service_error
 from ..gateway import RequestContext, gateway
-from .flow_patch import PatchError, apply_patch, merge_patch
 from . import listing
 from ._common import hex_id, now_ms, query_int, read_json
+from .flow_patch import PatchError, apply_patch, merge_patch
 
 router = APIRouter()
 _ctx = Depends(gateway("catalog"))

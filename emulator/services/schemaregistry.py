@@ -21,9 +21,9 @@ from .. import kinds, xdm
 from ..config import TENANT_ID
 from ..errors import AEPError, xdm_error
 from ..gateway import RequestContext, gateway
-from .flow_patch import PatchError, apply_patch
 from . import listing
 from ._common import hex_id, now_ms, read_json
+from .flow_patch import PatchError, apply_patch
 
 router = APIRouter()
 _ctx = Depends(gateway("schemaregistry"))
@@ -462,7 +462,7 @@ def _build_schema(body: Any, ctx: RequestContext, store, previous: dict[str, Any
         "title": fields.pop("title"),
         "type": "object",
         "description": fields.pop("description", ""),
-        "allOf": _typed_allof([{**i, "$ref": r} for i, r in zip(allof, refs)]),
+        "allOf": _typed_allof([{**i, "$ref": r} for i, r in zip(allof, refs, strict=True)]),
         "refs": [r for r in refs if not r.startswith("#/")],
         **{k: v for k, v in fields.items() if k != "type"},
         "imsOrg": ctx.org,

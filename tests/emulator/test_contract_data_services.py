@@ -17,9 +17,26 @@ import requests
 
 from emulator.config import DEV_ORG_ID, TENANT_ID
 
-from .data_helpers import (ACCEPT, ACCEPT_ID_LIST, CAT, DP, EXPERIENCE_EVENT, FS, NS, PENDO_EVENT, SR,
-                           TUTORIAL_MAPPINGS, XED_FULL_CT, DataApi, load_spec, pendo_schema_body, quote, ref,
-                           response_schema, validate)
+from .data_helpers import (
+    ACCEPT,
+    ACCEPT_ID_LIST,
+    CAT,
+    DP,
+    EXPERIENCE_EVENT,
+    FS,
+    NS,
+    PENDO_EVENT,
+    SR,
+    TUTORIAL_MAPPINGS,
+    XED_FULL_CT,
+    DataApi,
+    load_spec,
+    pendo_schema_body,
+    quote,
+    ref,
+    response_schema,
+    validate,
+)
 
 
 @pytest.fixture

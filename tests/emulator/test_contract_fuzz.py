@@ -23,6 +23,7 @@ from tests.conftest import openapi_dir
 from . import fuzz_support as fz
 from .data_helpers import DP, DataApi
 
+
 def _spec_dir():
     d = openapi_dir()
     if d is None:

@@ -10,8 +10,19 @@ from emulator import xdm
 from emulator.config import DEV_ORG_ID, TENANT_ID
 from emulator.store import Store
 
-from .data_helpers import (ACCEPT, ACCEPT_FULL, ACCEPT_ID_LIST, EXPERIENCE_EVENT, NS, PROFILE, SR, DataApi,
-                           pendo_field_group_body, pendo_schema_body, quote)
+from .data_helpers import (
+    ACCEPT,
+    ACCEPT_FULL,
+    ACCEPT_ID_LIST,
+    EXPERIENCE_EVENT,
+    NS,
+    PROFILE,
+    SR,
+    DataApi,
+    pendo_field_group_body,
+    pendo_schema_body,
+    quote,
+)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pipelines.streaming import webhook_url
 from providers.client import AEPClient
 from tests.support.engine import ROOT
 
+
 def test_webhook_url():
     assert webhook_url("https://dcs.adobedc.net/collection/abc", "f1") == \
         "https://dcs.adobedc.net/collection/abc?x-adobe-flow-id=f1"

@@ -15,8 +15,15 @@ from pulumi.dynamic import Config, ConfigureRequest
 
 from emulator import config as dev
 from emulator.process import EmulatorProcess
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
-                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    MappingSetProvider,
+    SourceConnectionProvider,
+    TargetConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
 
 FS = "/data/foundation/flowservice"

@@ -6,10 +6,17 @@ import pytest
 import requests
 from pulumi.output import Unknown
 
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
-                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
-from providers.models import DATA_LAKE_SPEC, HTTP_STREAMING_SPEC, PENDO_SPEC, STREAMING_FLOW_SPEC
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    MappingSetProvider,
+    SourceConnectionProvider,
+    TargetConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.base import CHECKED, ProviderError
+from providers.models import DATA_LAKE_SPEC, HTTP_STREAMING_SPEC, PENDO_SPEC, STREAMING_FLOW_SPEC
 
 SCHEMA = "https://ns.adobe.com/extconndev/schemas/abc"
 UUID1 = "11111111-1111-4111-8111-111111111111"

@@ -9,9 +9,23 @@ from typing import Annotated
 
 import pytest
 
-from providers import (BaseConnection, BaseConnectionProvider, Dataflow, DataflowProvider, Dataset, DatasetProvider,
-                       MappingSet, MappingSetProvider, SourceConnection, SourceConnectionProvider, TargetConnection,
-                       TargetConnectionProvider, XdmSchema, XdmSchemaProvider, models)
+from providers import (
+    BaseConnection,
+    BaseConnectionProvider,
+    Dataflow,
+    DataflowProvider,
+    Dataset,
+    DatasetProvider,
+    MappingSet,
+    MappingSetProvider,
+    SourceConnection,
+    SourceConnectionProvider,
+    TargetConnection,
+    TargetConnectionProvider,
+    XdmSchema,
+    XdmSchemaProvider,
+    models,
+)
 from providers.base import AEPProvider, declared
 from providers.models import AEPArgs, Managed
 

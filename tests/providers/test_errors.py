@@ -7,8 +7,13 @@ import uuid
 import pytest
 
 from emulator import config as dev
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, SourceConnectionProvider,
-                       XdmSchemaProvider)
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    SourceConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.base import ProviderError
 from providers.client import AEPSettings, NotFound, get_client
 from providers.models import PENDO_SPEC

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
-                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    MappingSetProvider,
+    SourceConnectionProvider,
+    TargetConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
 
 from .lifecycle import Lifecycle

@@ -8,8 +8,7 @@ import pulumi
 import pytest
 
 import providers
-from providers import (BaseConnection, Dataflow, Dataset, MappingSet, SourceConnection, TargetConnection,
-                       XdmSchema)
+from providers import BaseConnection, Dataflow, Dataset, MappingSet, SourceConnection, TargetConnection, XdmSchema
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
 
 REGISTERED: list[pulumi.runtime.MockResourceArgs] = []

@@ -10,8 +10,7 @@ import time
 import pytest
 
 from emulator import config as dev
-from providers import (DataflowProvider, DatasetProvider, MappingSetProvider, SourceConnectionProvider,
-                       XdmSchemaProvider)
+from providers import DataflowProvider, DatasetProvider, MappingSetProvider, SourceConnectionProvider, XdmSchemaProvider
 from providers.base import ProviderError
 from providers.client import clear_client_cache
 from providers.models import PENDO_SPEC

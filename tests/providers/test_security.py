@@ -12,8 +12,15 @@ import uuid
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
-                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    MappingSetProvider,
+    SourceConnectionProvider,
+    TargetConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.client import AEPSettings, Secret, clear_client_cache
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
 

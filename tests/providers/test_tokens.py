@@ -7,8 +7,15 @@ import time
 
 import pytest
 
-from providers import (BaseConnectionProvider, DataflowProvider, DatasetProvider, MappingSetProvider,
-                       SourceConnectionProvider, TargetConnectionProvider, XdmSchemaProvider)
+from providers import (
+    BaseConnectionProvider,
+    DataflowProvider,
+    DatasetProvider,
+    MappingSetProvider,
+    SourceConnectionProvider,
+    TargetConnectionProvider,
+    XdmSchemaProvider,
+)
 from providers.client import clear_client_cache
 from providers.models import PENDO_SPEC
 

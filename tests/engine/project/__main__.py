@@ -1,5 +1,4 @@
 import pulumi
-
 from tinyprov import Note
 
 note = Note("note", text=pulumi.Config().get("text") or "hello")

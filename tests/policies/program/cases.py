@@ -10,8 +10,17 @@ from __future__ import annotations
 import pulumi
 from pulumi.dynamic import Resource
 
-from providers import (HTTP_STREAMING_SPEC, BaseConnection, BaseConnectionProvider, Dataflow, Dataset, MappingSet,
-                       SourceConnection, TargetConnection, XdmSchema)
+from providers import (
+    HTTP_STREAMING_SPEC,
+    BaseConnection,
+    BaseConnectionProvider,
+    Dataflow,
+    Dataset,
+    MappingSet,
+    SourceConnection,
+    TargetConnection,
+    XdmSchema,
+)
 from providers.base import output_slots, resource_props
 
 AUTH = {"sourceId": "policy-cases", "dataType": "raw"}
