@@ -62,7 +62,7 @@ from .client import (
     get_client,
 )
 from .models import AEPArgs, InputError, InputErrors, Managed, Passive
-from .resource import declared, member_ops, output_slots, resource_args  # noqa: F401 - re-exported
+from .resource import declared, member_ops, output_slots, resource_args, resource_props  # noqa: F401 - re-exported
 from .transport import plain  # noqa: F401 - re-exported
 
 log = logging.getLogger("providers")
@@ -489,6 +489,6 @@ def _short(v: Any) -> str:
 
 
 __all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "Passive", "ProviderError", "declared", "member_ops",
-           "output_slots", "plain", "resource_args"]
+           "output_slots", "plain", "resource_args", "resource_props"]
 
 _quiet_provider_errors()

@@ -50,8 +50,7 @@ def resource_args(provider: Any, arguments: dict[str, Any]) -> tuple[dict, Any]:
     unknown = sorted(set(inputs) - set(provider.args_model.model_fields))
     if unknown:
         raise TypeError(f"{provider.kind}: {unknown} are not inputs of {provider.args_model.__name__}")
-    if inputs.get("sandbox") is None:
-        inputs["sandbox"] = pulumi.Config("aep").get("sandbox")
+    inputs = resource_props(inputs.pop("sandbox", None), **inputs)
     for name in provider.secret_inputs:
         if inputs.get(name) is not None:
             inputs[name] = pulumi.Output.secret(inputs[name])
@@ -59,6 +58,14 @@ def resource_args(provider: Any, arguments: dict[str, Any]) -> tuple[dict, Any]:
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=list(provider.secret_inputs)))
     return {**inputs, **output_slots(*provider.computed)}, opts
+
+
+def resource_props(sandbox: Any, **inputs: Any) -> dict:
+    """Inputs for a dynamic Resource: the sandbox (defaulting to stack config aep:sandbox) plus
+    every input. None values stay: they register the output and never reach check()."""
+    if sandbox is None:
+        sandbox = pulumi.Config("aep").get("sandbox")
+    return {"sandbox": sandbox, **inputs}
 
 
 def member_ops(args: Any, changed: set[str], *keys: str) -> list[dict]:
