@@ -49,6 +49,7 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     app.state.schemaregistry = schemaregistry.SchemaRegistry(app.state.store)
     app.state.catalog = catalog.Catalog(app.state.store)
     app.state.dataprep = dataprep.DataPrep(app.state.store)
+    app.state.inlet = inlet.Inlet(app.state.store)
 
     @app.exception_handler(AEPError)
     async def _aep_error(_request: Request, exc: AEPError):
