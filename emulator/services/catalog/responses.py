@@ -92,21 +92,15 @@ def get_dataset(dataset_id: str, request: Request, ctx: RequestContext = _ctx):
 
 @router.put("/dataSets/{dataset_id}")
 @router.put("/datasets/{dataset_id}", include_in_schema=False)
-async def replace_dataset(dataset_id: str, request: Request, ctx: RequestContext = _ctx):
-    """Replace every user-settable field: 200 `["@/dataSets/<id>"]`."""
-    catalog = _catalog(request)
-    doc = catalog.get(ctx, dataset_id)
-    catalog.replace(ctx, doc, await read_json(request, bad))
-    return [_ref(dataset_id)]
-
-
 @router.patch("/dataSets/{dataset_id}")
 @router.patch("/datasets/{dataset_id}", include_in_schema=False)
-async def patch_dataset(dataset_id: str, request: Request, ctx: RequestContext = _ctx):
-    """Update a dataset with a JSON Patch array or a JSON merge object: 200 `["@/dataSets/<id>"]`."""
+async def update_dataset(dataset_id: str, request: Request, ctx: RequestContext = _ctx):
+    """PUT replaces every user-settable field; PATCH takes a JSON Patch array or a JSON merge
+    object. Both answer 200 `["@/dataSets/<id>"]`."""
     catalog = _catalog(request)
-    doc = catalog.get(ctx, dataset_id)
-    catalog.patch(ctx, doc, await read_json(request, bad))
+    doc = catalog.get(ctx, dataset_id)  # an unknown dataset is a 404 before a malformed body is a 400
+    update = catalog.replace if request.method == "PUT" else catalog.patch
+    update(ctx, doc, await read_json(request, bad))
     return [_ref(dataset_id)]
 
 
