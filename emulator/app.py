@@ -46,6 +46,10 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     seed(app.state.store)
     # Each service's backend (its rules and store, no HTTP); its routes reach it through app.state.
     app.state.flowservice = flowservice.FlowService(app.state.store)
+    app.state.schemaregistry = schemaregistry.SchemaRegistry(app.state.store)
+    app.state.catalog = catalog.Catalog(app.state.store)
+    app.state.dataprep = dataprep.DataPrep(app.state.store)
+    app.state.inlet = inlet.Inlet(app.state.store)
 
     @app.exception_handler(AEPError)
     async def _aep_error(_request: Request, exc: AEPError):

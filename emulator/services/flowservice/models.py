@@ -304,6 +304,12 @@ class FlowService:
             raise not_found(resource, id_)
         return None
 
+    def create(self, ctx: RequestContext, resource: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create an entity of `resource` from a request body; the stored document."""
+        create = {"connections": self.create_connection, "sourceConnections": self.create_source_connection,
+                  "targetConnections": self.create_target_connection, "flows": self.create_flow}[resource]
+        return create(ctx, body)
+
     # -- connections ----------------------------------------------------------------------
 
     def _connection_spec(self, spec_id: str) -> dict[str, Any]:

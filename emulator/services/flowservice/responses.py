@@ -140,32 +140,32 @@ async def get_spec(request: Request, ctx: Ctx, spec_id: str):
 # -- connections: base ("accounts"), source and target ---------------------------------
 
 
+# Creates answer a Location header for base connections and flows, none for source and target
+# connections (as AEP's responses show).
+_LOCATION = {"connections": True, "sourceConnections": False, "targetConnections": False, "flows": True}
+
+
 @router.post("/connections")
-async def create_connection(request: Request, ctx: Ctx):
-    """Create a base connection ("account")."""
-    doc = _fs(request).create_connection(ctx, await _object_body(request))
-    return _created(request, "connections", doc, location=True)
-
-
 @router.post("/sourceConnections")
-async def create_source_connection(request: Request, ctx: Ctx):
-    """Create a source connection; streaming specs (Pendo, HTTP) take no base connection."""
-    doc = _fs(request).create_source_connection(ctx, await _object_body(request))
-    return _created(request, "sourceConnections", doc, location=False)
-
-
 @router.post("/targetConnections")
-async def create_target_connection(request: Request, ctx: Ctx):
-    """Create a target connection; only the data lake spec is a valid target (FLOW-1307-400)."""
-    doc = _fs(request).create_target_connection(ctx, await _object_body(request))
-    return _created(request, "targetConnections", doc, location=False)
+@router.post("/flows")
+async def create_entity(request: Request, ctx: Ctx):
+    """Create a base connection ("account"), a source connection (streaming specs such as Pendo take
+    no base connection), a target connection (the data lake spec only, FLOW-1307-400) or a dataflow
+    (a streaming one gets an inlet and `options.inletUrl`): 201 {id, etag}."""
+    resource = _resource(request)
+    doc = _fs(request).create(ctx, resource, await _object_body(request))
+    return _created(request, resource, doc, location=_LOCATION[resource])
 
 
 @router.get("/connections")
 @router.get("/sourceConnections")
 @router.get("/targetConnections")
-async def list_connections(request: Request, ctx: Ctx):
-    """List base, source or target connections."""
+@router.get("/flows")
+@router.get("/runs")
+async def list_entities(request: Request, ctx: Ctx):
+    """List base, source or target connections, flows (filters such as
+    property=sourceConnectionIds[]==a,b or state==enabled) or runs (usually property=flowId==<id>)."""
     resource = _resource(request)
     return _list_response(request, resource, _fs(request).views(ctx, resource, _base_url(request)))
 
@@ -213,22 +213,6 @@ async def _patch(request: Request, ctx: RequestContext, resource: str, id_: str)
 
 
 # -- flows and runs ----------------------------------------------------------------------
-
-
-@router.post("/flows")
-async def create_flow(request: Request, ctx: Ctx):
-    """Create a dataflow; streaming flows get an inlet and `options.inletUrl`."""
-    doc = _fs(request).create_flow(ctx, await _object_body(request))
-    return _created(request, "flows", doc, location=True)
-
-
-@router.get("/flows")
-@router.get("/runs")
-async def list_flows(request: Request, ctx: Ctx):
-    """List flows (filters such as property=sourceConnectionIds[]==a,b or state==enabled) or runs
-    (usually property=flowId==<id>)."""
-    resource = _resource(request)
-    return _list_response(request, resource, _fs(request).views(ctx, resource, _base_url(request)))
 
 
 @router.get("/flows/{flow_id}")

@@ -1,4 +1,4 @@
-"""The streaming inlet (dcs.adobedc.net/collection/...) and an emulator-only dataset reader.
+"""The streaming inlet's routes (dcs.adobedc.net/collection/...) and an emulator-only dataset reader.
 
 The inlet is the emulator's hot path: every webhook event of every test and script goes
 through it. Its requests are therefore served by `fast_path`, a plain ASGI handler that
@@ -6,7 +6,7 @@ RequestGate (emulator/faults.py) calls instead of FastAPI's routing stack, after
 latency and faults have been applied as for any other route. The FastAPI routes below
 declare the same paths (for the route table, metrics keys and `/_emulator/routes`) and
 serve them through the same `accept()` if a request ever reaches them. What happens to
-the events is emulator/ingest.py.
+the events is emulator/ingest.py's, reached through the backend in models.py (Inlet).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from .. import kinds
-from ..errors import AEPError, service_error
-from ..gateway import RequestContext, gateway
-from ..ingest import IngestWriter, Job, problem
-from ._common import now_ms, query_int
+from ...errors import AEPError, service_error
+from ...gateway import RequestContext, gateway
+from ...ingest import problem
+from .._common import now_ms, query_int
+from .models import Inlet
 
 router = APIRouter()
 log = logging.getLogger("emulator.inlet")
@@ -43,11 +43,8 @@ def _xaction_id(received: int) -> str:
     return f"{received}:{_pid:04d}:{next(_xaction_seq)}"
 
 
-def _writer(state) -> IngestWriter:
-    writer = getattr(state, "inlet_writer", None)
-    if writer is None:
-        writer = state.inlet_writer = IngestWriter(state.store)
-    return writer
+def _inlet(state) -> Inlet:
+    return state.inlet
 
 
 def _too_large(size: int | str) -> AEPError:
@@ -79,13 +76,11 @@ async def accept(state, inlet_id: str, batch: bool, headers: Mapping[str, str], 
                           "A batch body must be an object with a 'messages' array")
     else:
         events = [body]
-    job = Job(inlet_id=inlet_id, flow_hint=headers.get("x-adobe-flow-id") or query.get("x-adobe-flow-id"),
-              auth=headers.get("authorization", ""), events=events, nbytes=len(raw), received=received)
-    await _writer(state).submit(job)
-    if job.error is not None:
-        raise job.error
+    outcomes = await _inlet(state).ingest(
+        inlet_id, events, flow_hint=headers.get("x-adobe-flow-id") or query.get("x-adobe-flow-id"),
+        auth=headers.get("authorization", ""), nbytes=len(raw), received=received)
     if not batch:
-        outcome = job.outcomes[0]
+        outcome = outcomes[0]
         xaction = _xaction_id(received)
         if outcome.record is None and query.get("syncValidation", "").lower() == "true":
             raise problem(400, "data-collection-service-validation", "Validation Failed",
@@ -186,10 +181,9 @@ def _records_bad(message: str) -> AEPError:
 @router.get("/data/foundation/export/datasets/{dataset_id}/records")
 def dataset_records(dataset_id: str, request: Request, ctx: RequestContext = Depends(gateway("catalog"))):
     """Emulator-only: the records the inlet stored in a dataset, oldest first ({records, count})."""
-    store = request.app.state.store
-    if kinds.dataset(store, ctx.org, ctx.sandbox, dataset_id) is None:
-        raise service_error(404, "EXPORT-1404", f"Dataset {dataset_id} was not found")
+    inlet = _inlet(request.app.state)
+    inlet.check_dataset(ctx, dataset_id)  # an unknown dataset is a 404 before a malformed limit is a 400
     limit = min(query_int(request, "limit", 100, _records_bad, minimum=1), 10000)
     start = query_int(request, "start", 0, _records_bad)
-    records = store.records(ctx.org, ctx.sandbox, dataset_id, limit=limit, start=start)
+    records = inlet.records(ctx, dataset_id, limit, start)
     return {"records": records, "count": len(records)}
