@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format
+from pulumi.runtime import rpc
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -32,7 +33,8 @@ from pipelines.workspace import is_loopback
 
 AEP_TYPE = "pulumi-python:dynamic/aep:"
 PROVIDER_TYPE = "pulumi:providers:"
-_SIG, _SECRET = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+# How the engine marks a secret value on the wire: the SDK's own sentinels, not copies of them.
+_SIG, _SECRET = rpc._special_sig_key, rpc._special_secret_sig
 _UNKNOWNS = {"04da6b54-80e4-46f7-96ec-b56ff0331ba9", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
              "3eeb2bf0-c639-47a8-9e75-3b44932eb421", "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
              "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"}
