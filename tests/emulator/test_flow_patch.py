@@ -30,6 +30,8 @@ def test_any_rfc6902_operation_applies_to_a_copy_with_op_names_in_any_case():
     ([{"op": "replace", "path": "/auth/params/other", "value": 1}], "missing_path"),
     ([{"op": "add", "path": "/list/5", "value": 1}], "missing_path"),
     ([{"op": "replace", "path": "/list/-", "value": 1}], "missing_path"),
+    ([{"op": "replace", "path": "/list/01", "value": 1}], "missing_path"),  # no leading zeros (RFC 6901)
+    ([{"op": "remove", "path": "/name/0"}], "missing_path"),  # a string is not a container
     ([{"op": "add", "path": "no-slash", "value": 1}], "invalid"),
     ([{"op": "add", "path": "/x"}], "invalid"),
     ([{"op": "frobnicate", "path": "/x"}], "invalid"),
