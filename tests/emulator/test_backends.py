@@ -205,9 +205,13 @@ def test_inlet_ingests_into_the_flow_dataset_without_http(fs, store):
             await post("0" * 64, [{}])
         return outcomes, err.value
 
+    # A loop of its own, never set as the thread's current one: asyncio.run() would leave the
+    # thread without one, and later tests (Pulumi's mocks) ask for it.
+    loop = asyncio.new_event_loop()
     try:
-        outcomes, unknown = asyncio.run(scenario())
+        outcomes, unknown = loop.run_until_complete(scenario())
     finally:
+        loop.close()
         inlet.writer.executor.shutdown()
     assert [o.record is not None for o in outcomes] == [True, False]
     assert unknown.status == 404
