@@ -19,9 +19,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import AEPError
 
-ORDERING_OPS = (">=", "<=", ">", "<")
-
-
 @dataclass(frozen=True)
 class FilterSyntax:
     """What one service's `property=` filters take.
@@ -67,6 +64,7 @@ class FilterSyntax:
         return Filter(path, op, values, bool(m["neg"]) and op is None, pattern)
 
     def _unreadable(self, expr: str, message: str) -> "Filter":
+        """The service's 400 or, for a service that never rejects a filter, one that matches nothing."""
         if self.error is not None:
             raise self.error(message)
         return Filter((expr.strip(),), None, (), False, None)
@@ -78,6 +76,9 @@ class FilterSyntax:
 
     def select(self, docs: Iterable[dict[str, Any]], exprs: Iterable[str]) -> list[dict[str, Any]]:
         """The documents every expression matches, in their order."""
+        exprs = list(exprs)
+        if not exprs:
+            return list(docs)
         pred = self.compile(exprs)
         return [d for d in docs if pred(d)]
 

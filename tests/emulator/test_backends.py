@@ -118,3 +118,103 @@ def test_a_base_connection_a_flow_reads_from_cannot_be_deleted(fs, store):
     with pytest.raises(AEPError) as err:
         fs.get(CTX, "connections", base["id"])
     assert err.value.status == 404
+
+
+# -- Schema Registry, Catalog, Data Prep, inlet -------------------------------------------
+
+FIELD_GROUP = {"title": "Pendo fields", "type": "object",
+               "meta:intendedToExtend": ["https://ns.adobe.com/xdm/context/experienceevent"],
+               "definitions": {"pendo": {"properties": {"_extconndev": {"type": "object", "properties": {
+                   "visitorId": {"type": "string"}}}}}}}
+
+
+def schema_body(fg_id: str, title: str = "Pendo events") -> dict:
+    return {"title": title, "type": "object",
+            "allOf": [{"$ref": "https://ns.adobe.com/xdm/context/experienceevent"}, {"$ref": fg_id}]}
+
+
+@pytest.fixture
+def registry(store):
+    from emulator.services.schemaregistry import SchemaRegistry
+    return SchemaRegistry(store)
+
+
+def test_registry_keeps_titles_unique_and_field_groups_a_schema_uses(registry):
+    fg = registry.create(CTX, "fieldgroups", FIELD_GROUP)
+    schema = registry.create(CTX, "schemas", schema_body(fg["$id"]))
+    assert schema["meta:class"] == "https://ns.adobe.com/xdm/context/experienceevent"
+    assert fg["$id"] in schema["meta:extends"] and schema["version"] == "1.0"
+    with pytest.raises(AEPError) as err:
+        registry.create(CTX, "schemas", schema_body(fg["$id"], title=" pendo EVENTS "))
+    assert "XDM-3005-400" in err.value.body["type"]
+    with pytest.raises(AEPError) as err:
+        registry.delete(CTX, "fieldgroups", fg["meta:altId"])
+    assert "XDM-1023-400" in err.value.body["type"]
+    patched = registry.patch(CTX, "schemas", schema["$id"], [{"op": "REPLACE", "path": "/description", "value": "d"}])
+    assert (patched["version"], patched["description"], patched["$id"]) == ("1.1", "d", schema["$id"])
+    full = registry.render(CTX, patched, "-full")
+    assert "visitorId" in full["properties"]["_extconndev"]["properties"]
+
+
+def test_catalog_dataset_needs_an_existing_schema_and_bumps_its_version(store, registry):
+    from emulator.services.catalog import Catalog
+    catalog = Catalog(store)
+    with pytest.raises(AEPError) as err:
+        catalog.create(CTX, {"name": "events", "schemaRef": {"id": "https://ns.adobe.com/x/schemas/none"}})
+    assert "CAT-1003-400" in err.value.body["type"]
+    fg = registry.create(CTX, "fieldgroups", FIELD_GROUP)
+    schema = registry.create(CTX, "schemas", schema_body(fg["$id"]))
+    ds = catalog.create(CTX, {"name": "events", "schemaRef": {"id": schema["$id"]}})
+    updated = catalog.patch(CTX, ds, {"description": "merged", "tags": None})
+    assert (updated["version"], updated["description"], "tags" in updated) == ("1.0.1", "merged", False)
+    assert catalog.datasets(OTHER) == []  # sandboxes are apart
+    with pytest.raises(AEPError) as err:
+        catalog.get(OTHER, ds["id"])
+    assert err.value.status == 404
+
+
+def test_data_prep_keeps_every_version_a_flow_may_pin(store):
+    from emulator.services.dataprep import DataPrep
+    dp = DataPrep(store)
+    body = {"outputSchema": {"schemaRef": {"id": "https://ns.adobe.com/x/schemas/s"}},
+            "mappings": [{"sourceAttribute": "visitorId", "destinationXdmPath": "_extconndev.visitorId"}]}
+    first = dp.create(CTX, body)
+    second = dp.update(CTX, first["id"], {**body, "mappings": [{"source": "id", "destination": "_id"}]})
+    stored = dp.stored(CTX, first["id"])
+    assert (first["version"], second["version"]) == (0, 1)
+    assert dp.version(CTX, stored, 0)["mappings"][0]["destination"] == "_extconndev.visitorId"
+    assert dp.version(CTX, stored, None)["mappings"][0]["destination"] == "_id"
+    with pytest.raises(AEPError) as err:
+        dp.version(CTX, stored, 2)
+    assert err.value.status == 404 and "latest is 1" in err.value.body["message"]
+
+
+def test_inlet_ingests_into_the_flow_dataset_without_http(fs, store):
+    import asyncio
+
+    from emulator.services.inlet import Inlet
+    flow = fs.create_flow(CTX, flow_body(pendo_pipeline(fs, store)))
+    inlet = Inlet(store)
+
+    async def post(inlet_id: str, events: list):
+        return await inlet.ingest(inlet_id, events, flow_hint=None, auth="", nbytes=40, received=1)
+
+    async def scenario():
+        outcomes = await post(flow["_inletId"], [{"event": "click"}, "not an object"])
+        with pytest.raises(AEPError) as err:
+            await post("0" * 64, [{}])
+        return outcomes, err.value
+
+    # A loop of its own, never set as the thread's current one: asyncio.run() would leave the
+    # thread without one, and later tests (Pulumi's mocks) ask for it.
+    loop = asyncio.new_event_loop()
+    try:
+        outcomes, unknown = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+        inlet.writer.executor.shutdown()
+    assert [o.record is not None for o in outcomes] == [True, False]
+    assert unknown.status == 404
+    assert inlet.records(CTX, "d" * 24, limit=10, start=0) == [{"event": "click"}]
+    run = store.list(kinds.RUN, CTX.org, CTX.sandbox)[0]
+    assert run["metrics"]["recordSummary"]["failedRecordCount"] == 1
