@@ -8,11 +8,12 @@ problems without importing pipelines/spec.py.
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel, ValidationError
+
+from providers.problems import clean_loc, describe, join
 
 
 @dataclass(frozen=True)
@@ -41,62 +42,19 @@ class SpecError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def _loc(prefix: str, loc: tuple) -> str:
-    s = prefix
-    for part in loc:
-        s += f"[{part}]" if isinstance(part, int) else (f".{part}" if s else str(part))
-    return s
-
-
-def _clean_loc(loc: tuple) -> tuple:
-    """A pydantic location without its validator-wrapper entries (function-after[...], literal[...])."""
-    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
-
-
-def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names allowed at `loc` (the location of an unknown field), for suggestions."""
-    cur: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or cur is None:
-            continue
-        if isinstance(cur, type) and issubclass(cur, BaseModel):
-            info = next((f for n, f in cur.model_fields.items() if part in (n, f.alias)), None)
-            cur = _model_in(info.annotation) if info else None
-        else:
-            cur = None
-    if isinstance(cur, type) and issubclass(cur, BaseModel):
-        return [f.alias or n for n, f in cur.model_fields.items()]
-    return []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
-
-
 def pydantic_problems(e: ValidationError, root: type[BaseModel], prefix: str) -> list[Problem]:
-    out = []
-    for err in e.errors(include_url=False):
-        loc = _clean_loc(err.get("loc", ()))
-        path = _loc(prefix, loc)
-        typ = err.get("type")
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if typ == "extra_forbidden":
-            allowed = _allowed(root, loc)
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            msg = f"unknown field: {hint}allowed here: {', '.join(allowed)}" if allowed else "unknown field: remove it"
-        elif typ == "literal_error":
-            msg = f"{msg} (got {err.get('input')!r})"
-        elif typ == "missing":
-            msg = "is required"
-        out.append(Problem(path, msg))
-    return out
+    """The validation errors of the spec's own models, at the user's paths (providers.problems)."""
+    return [Problem(join(prefix, path) if path else prefix, msg) for path, msg in describe(e, root)]
+
+
+def repeats(items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any, str]]:
+    """(path, key, first path) for every item whose key an earlier item already has."""
+    seen: dict[Any, str] = {}
+    for path, key in items:
+        if key in seen:
+            yield path, key, seen[key]
+        else:
+            seen[key] = path
 
 
 def top_level(found: list[Problem], base: str) -> list[Problem]:
@@ -122,7 +80,7 @@ def without(data: Any, e: ValidationError) -> Any:
     """A deep copy of `data` without the keys and list items the validation errors point at."""
     data = copy.deepcopy(data)
     for loc in sorted((err.get("loc", ()) for err in e.errors()), key=len, reverse=True):
-        loc = _clean_loc(loc)
+        loc = clean_loc(loc)
         cur = data
         for part in loc[:-1]:
             try:

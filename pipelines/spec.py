@@ -18,7 +18,6 @@ before it registers a single resource, so an invalid spec costs no API call.
 
 from __future__ import annotations
 
-import difflib
 import os
 import pathlib
 import re
@@ -30,21 +29,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from providers.models import (
     EXPERIENCE_EVENT,
-    Mapping,
     Percent,
     Sandbox,
     XdmField,
-    class_alias,
     field_paths,
     normalize_tenant,
+    xdm_class,
 )
 
-from . import ids, unique
+from . import ids, parts, unique
+from .parts import TENANT_PLACEHOLDER
 from .problems import Problem, SpecError, pydantic_problems, top_level, without
 from .yamlfile import YamlFileError, load_file
 
 PROJECT = "aep-pipelines"
-TENANT_PLACEHOLDER = "{tenantId}"
 
 _PIPELINE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # AEP has no published length limit for these names; 256 keeps every UI and API happy.
@@ -89,16 +87,6 @@ def _pipeline_name(v: str) -> str:
     return v
 
 
-def _class(v: str) -> str:
-    alias = class_alias(v)
-    if alias:
-        return alias
-    if not v.startswith("https://ns.adobe.com/"):
-        raise ValueError(f"{v!r} is not an XDM class: use 'experienceevent', 'profile' or a class $id "
-                         f"(e.g. {EXPERIENCE_EVENT})")
-    return v
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -128,7 +116,7 @@ class SchemaSpec(_Model):
 
     title: Name = None
     description: str | None = None
-    class_id: Annotated[str, AfterValidator(_class)] = Field(EXPERIENCE_EVENT, alias="class")
+    class_id: Annotated[str, AfterValidator(xdm_class)] = Field(EXPERIENCE_EVENT, alias="class")
     tenant_id: Annotated[str | None, AfterValidator(normalize_tenant)] = Field(
         None, description="defaults to stack config aep:tenantId")
     fields: dict[str, XdmField] | None = None
@@ -279,26 +267,22 @@ class Pipeline:
 
 def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | None) -> tuple[Pipeline | None,
                                                                                               list[Problem]]:
+    """The pipeline with its defaults, or every problem: the spec's own (sandbox, tenant, empty
+    lists, adoption) and what each of its resources' providers would refuse (pipelines.parts)."""
     problems: list[Problem] = []
+    unknown: set[str] = set()
     sb = spec.sandbox or sandbox
     if not sb:
+        unknown.add("sandbox")
         problems.append(Problem(f"{path}.sandbox", "no sandbox: set stack config `aep:sandbox` (one stack per "
                                 "sandbox), or `sandbox:` in this pipeline"))
     tn = spec.schema_.tenant_id or tenant
     if not tn:
+        unknown |= {"tenant_id", "mappings", "schema_field_paths"}
         problems.append(Problem(f"{path}.schema.tenant_id", "no tenant id: set stack config `aep:tenantId` (or the "
                                 "AEP_TENANT_ID environment variable; GET /data/foundation/schemaregistry/stats shows "
                                 "it as tenantId), or `schema.tenant_id` here"))
     src = spec.source
-    if src.kind == "pendo":
-        if src.data_format != "json":
-            problems.append(Problem(f"{path}.source.data_format", f"Pendo sends JSON only; {src.data_format!r} is "
-                                    "not supported: set data_format: json (or leave it out)"))
-        if src.account is not None:
-            problems.append(Problem(f"{path}.source.account", "Pendo sources take no account (AEP answers "
-                                    "FLOW-1332-400): remove `account`"))
-    elif not src.data_format.strip():
-        problems.append(Problem(f"{path}.source.data_format", "must not be empty: use json"))
     fields = spec.schema_.fields
     if fields is None:
         fields_raw = {k: dict(v) for k, v in DEFAULT_FIELDS.items()}
@@ -306,59 +290,24 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         if not fields:
             problems.append(Problem(f"{path}.schema.fields", "declare at least one custom field (or leave "
                                     "`fields` out for the Pendo tutorial's fields)"))
-        bad = [n for n in fields if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", n)]
-        for n in bad:
-            problems.append(Problem(f"{path}.schema.fields.{n}", "is not a field name: start with a letter and use "
-                                    "letters, digits and underscores only"))
         fields_raw = {k: v.model_dump(exclude_none=True) for k, v in fields.items()}
     mappings_in = spec.mappings if spec.mappings is not None else [MappingSpec(**m) for m in DEFAULT_MAPPINGS]
     if not mappings_in:
         problems.append(Problem(f"{path}.mappings", "declare at least one mapping (or leave `mappings` out for the "
                                 "Pendo tutorial's mappings)"))
-    if problems and not tn:
-        return None, problems
-    known = field_paths(tn, fields_raw, spec.schema_.class_id)
-    # Schema paths as the user may write them, with the placeholder, for suggestions.
-    shown = [p.replace(f"_{tn}", "_" + TENANT_PLACEHOLDER, 1) if p.startswith(f"_{tn}") else p for p in known]
-    mappings: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
-    for i, m in enumerate(mappings_in):
-        mpath = f"{path}.mappings[{i}]"
-        dest = m.destination.strip().replace(TENANT_PLACEHOLDER, tn)
-        try:
-            Mapping(source=m.source, destination=dest, source_type=m.source_type)
-        except ValidationError as e:
-            for err in e.errors(include_url=False):
-                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                field = "destination" if "`destination`" in msg else "source"
-                problems.append(Problem(f"{mpath}.{field}", msg))
-            continue
-        if dest in seen:
-            problems.append(Problem(f"{mpath}.destination", f"{m.destination!r} is already mapped by "
-                                    f"mappings[{seen[dest]}]: keep one mapping per destination"))
-            continue
-        seen[dest] = i
-        if dest not in known:
-            close = difflib.get_close_matches(m.destination, shown, n=3, cutoff=0.6)
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
-            problems.append(Problem(f"{mpath}.destination", f"{m.destination!r} is not a field of the target schema: "
-                                    f"{hint}Add the field under schema.fields, or map to one of: "
-                                    f"{', '.join(shown)}"))
-            continue
-        mappings.append({"source": m.source, "destination": dest, "source_type": m.source_type})
+    mappings = [{"source": m.source, "destination": m.destination.strip().replace(TENANT_PLACEHOLDER, tn or ""),
+                 "source_type": m.source_type} for m in mappings_in]
     adopt = spec.adopt.model_dump(exclude_none=True, by_alias=True)
     if adopt.get("account") and src.account is None:
         problems.append(Problem(f"{path}.adopt.account", "there is no account to adopt: declare source.account too, "
                                 "or remove adopt.account"))
-    problems += ids.check_adopt(adopt, tn, path)
-    if problems:
-        return None, problems
+    problems += ids.check_adopt(adopt, tn, path) if tn else []
     # Display names default from the first name: a renamed pipeline keeps its AEP objects' names.
     first = spec.previous_names[0] if spec.previous_names else spec.name
     label = first if first != "pendo" else "Pendo"
     kind = _KIND_LABEL[src.kind]
-    return Pipeline(
-        name=spec.name, sandbox=sb, tenant_id=tn, source_kind=src.kind,
+    pipe = Pipeline(
+        name=spec.name, sandbox=sb or "", tenant_id=tn or "", source_kind=src.kind,
         source_name=src.name or f"Streaming Source Connection for {label}",
         source_description=src.description, data_format=src.data_format, source_params=dict(src.params),
         account=(src.account.model_copy(update={"name": src.account.name or f"{kind} account for {label}"})
@@ -376,7 +325,11 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         previous_names=tuple(spec.previous_names),
         flow_error_diagnostics_enabled=spec.flow.error_diagnostics_enabled,
         flow_partial_ingestion_percent=spec.flow.partial_ingestion_percent,
-    ), []
+    )
+    said = {p.path for p in problems}
+    placeholder = tn if any(TENANT_PLACEHOLDER in m.destination for m in mappings_in) else ""
+    problems += [p for p in parts.problems(pipe, path, unknown, placeholder) if p.path not in said]
+    return (None, problems) if problems else (pipe, [])
 
 
 # ---------------------------------------------------------------------------------------------

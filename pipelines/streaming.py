@@ -26,8 +26,6 @@ from typing import Any, Sequence
 import pulumi
 
 from providers import (
-    HTTP_STREAMING_SPEC,
-    PENDO_SPEC,
     BaseConnection,
     Dataflow,
     Dataset,
@@ -37,11 +35,10 @@ from providers import (
     XdmSchema,
 )
 
+from . import parts
 from .shards import options_for
 from .spec import Pipeline
 from .workspace import is_loopback
-
-_SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
 
 
 def webhook_url(inlet_url: str | None, flow_id: str | None) -> str | None:
@@ -96,48 +93,27 @@ class StreamingPipeline(pulumi.ComponentResource):
         super().__init__(type_token, name, None, opts)
         p = self.pipeline = pipeline
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete or None)
-        sb = p.sandbox
-        adopt = p.adopt
         allow = allowed_replacements(p)
         # Outside dev, a dataset is also protected in Pulumi: not even a raw `pulumi destroy`
         # drops it without an explicit `pulumi state unprotect` (make destroy ALLOW_DATA_LOSS=1).
         kept = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=protect_data() and
                                                                           "dataset" not in allow))
 
-        self.schema = XdmSchema(
-            f"{name}-schema", title=p.schema_title, description=p.schema_description, class_id=p.class_id,
-            tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, adopt_id=adopt.get("schema"),
-            allow_replace=ONE_WAY_DOORS <= allow or None, opts=child)
-        self.dataset = Dataset(
-            f"{name}-dataset", name=p.dataset_name, description=p.dataset_description,
-            schema_id=self.schema.id, tags=p.dataset_tags or None, sandbox=sb, adopt_id=adopt.get("dataset"),
-            allow_replace="dataset" in allow or None, opts=kept)
-        self.account = None
-        if p.account is not None:
-            self.account = BaseConnection(
-                f"{name}-account", name=p.account.name, description=p.account.description,
-                connection_spec_id=_SOURCE_SPECS[p.source_kind], auth_spec_name=p.account.auth_spec_name,
-                auth_params=p.account.auth_params, sandbox=sb, adopt_id=adopt.get("account"), opts=child)
+        i = parts.inputs(p, allowed_replacements(p))
+        self.schema = XdmSchema(f"{name}-schema", **i["schema"], opts=child)
+        self.dataset = Dataset(f"{name}-dataset", **i["dataset"], schema_id=self.schema.id, opts=kept)
+        self.account = BaseConnection(f"{name}-account", **i["account"], opts=child) if "account" in i else None
         self.source = SourceConnection(
-            f"{name}-source", name=p.source_name, description=p.source_description,
-            connection_spec_id=_SOURCE_SPECS[p.source_kind], data_format=p.data_format,
-            params=p.source_params or None, base_connection_id=self.account.id if self.account else None,
-            sandbox=sb, adopt_id=adopt.get("source"), opts=child)
-        self.target = TargetConnection(
-            f"{name}-target", name=p.target_name, dataset_id=self.dataset.id, schema_id=self.schema.id,
-            sandbox=sb, adopt_id=adopt.get("target"), opts=child)
-        self.mapping_set = MappingSet(
-            f"{name}-mapping", name=p.mapping_set_name, schema_id=self.schema.id, mappings=p.mappings,
-            # Known in the program, so a bad destination fails the preview before any API call.
-            schema_field_paths=self.schema.known_field_paths, sandbox=sb, adopt_id=adopt.get("mapping_set"),
+            f"{name}-source", **i["source"], base_connection_id=self.account.id if self.account else None,
             opts=child)
+        self.target = TargetConnection(
+            f"{name}-target", **i["target"], dataset_id=self.dataset.id, schema_id=self.schema.id, opts=child)
+        # The schema's field paths are known in the program, so a bad destination fails the
+        # preview before any API call.
+        self.mapping_set = MappingSet(f"{name}-mapping", **i["mapping"], schema_id=self.schema.id, opts=child)
         self.flow = Dataflow(
-            f"{name}-flow", name=p.flow_name, description=p.flow_description,
-            source_connection_id=self.source.id, target_connection_id=self.target.id,
-            mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, enabled=p.flow_enabled,
-            error_diagnostics_enabled=p.flow_error_diagnostics_enabled,
-            partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb, adopt_id=adopt.get("flow"),
-            allow_replace="flow" in allow or None, opts=child)
+            f"{name}-flow", **i["flow"], source_connection_id=self.source.id, target_connection_id=self.target.id,
+            mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, opts=child)
 
         self.inlet_url = self.flow.inlet_url
         self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))

@@ -61,7 +61,8 @@ from .client import (
     TransportError,
     get_client,
 )
-from .models import AEPArgs, InputError, InputErrors, Managed, Passive
+from .models import AEPArgs, Managed, Passive
+from .problems import describe
 from .resource import declared, member_ops, output_slots, resource_args, resource_props  # noqa: F401 - re-exported
 from .transport import plain  # noqa: F401 - re-exported
 
@@ -220,7 +221,7 @@ class AEPProvider(ResourceProvider):
         try:
             model = self.args_model.model_validate(known, context={"unknown": unknown})
         except ValidationError as e:
-            return CheckResult(news, _failures(e, set(self.secret_inputs)))
+            return CheckResult(news, _failures(e, self.args_model, set(self.secret_inputs)))
         inputs = self.inputs_from(model)
         inputs.update({k: props[k] for k in unknown})
         inputs[CHECKED] = _CHECK_RUN
@@ -448,44 +449,9 @@ def error_cause(err: Exception) -> str:
     return err.cause if isinstance(err, AEPError) else str(err)
 
 
-def _failures(e: ValidationError, secret: set[str] = frozenset()) -> list[CheckFailure]:
+def _failures(e: ValidationError, model: type[BaseModel], secret: set[str] = frozenset()) -> list[CheckFailure]:
     """One CheckFailure per problem, on the field it concerns, with its fix."""
-    out: list[CheckFailure] = []
-    for err in e.errors(include_url=False):
-        exc = (err.get("ctx") or {}).get("error")
-        if isinstance(exc, InputErrors):
-            out.extend(CheckFailure(x.field, x.reason) for x in exc.errors)
-            continue
-        if isinstance(exc, InputError):
-            out.append(CheckFailure(exc.field, exc.reason))
-            continue
-        loc = _loc(err.get("loc", ()))
-        msg = err.get("msg", "invalid")
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if err.get("type") == "extra_forbidden":
-            msg = "is not an input of this resource: remove it (check the spelling)"
-        elif err.get("type") not in ("value_error",) and "input" in err and loc.split(".")[0] not in secret:
-            msg = f"{msg} (got {_short(err['input'])})"
-        out.append(CheckFailure(loc or "(resource)", msg))
-    return out
-
-
-def _loc(loc: tuple) -> str:
-    s = ""
-    for part in loc:
-        if isinstance(part, int):
-            s += f"[{part}]"
-        elif str(part).startswith(("function-after", "function-before", "literal[", "union[")):
-            continue
-        else:
-            s += f".{part}" if s else str(part)
-    return s
-
-
-def _short(v: Any) -> str:
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
+    return [CheckFailure(path or "(resource)", msg) for path, msg in describe(e, model, secret)]
 
 
 __all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "Passive", "ProviderError", "declared", "member_ops",

@@ -14,32 +14,25 @@ import pulumi
 from pulumi.dynamic import Resource
 from pydantic import Field
 
-from .base import AEPProvider, ProviderError, member_ops, resource_args
+from .base import ProviderError, resource_args
 from .client import AEPClient, AEPError, BadRequest
+from .connection import ConnectionArgs, ConnectionProvider
 from .models import (
-    DEFAULT_DESCRIPTION,
     HTTP_STREAMING_SPEC,
     PENDO_SPEC,
     SOURCE_SPECS,
-    AEPArgs,
     InputError,
     Managed,
-    Name,
     spec_error,
 )
-from .resource import etag_patch
 
 
-class BaseConnectionArgs(AEPArgs):
+class BaseConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
         "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming)",
         "auth_spec_name": "give the auth spec name of the connection spec, e.g. 'Streaming Connection'",
     }
 
-    name: Annotated[Name | None, Managed()] = None
-    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
-    connection_spec_id: Annotated[str | None, Managed(replaces=True)] = None
-    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
     auth_spec_name: Annotated[str | None, Managed(replaces=True)] = None
     # Masked by AEP on read: compared against the stored value only.
     auth_params: Annotated[dict[str, Any], Managed(observable=False, default={}, secret=True)] = Field(
@@ -51,9 +44,61 @@ class BaseConnectionArgs(AEPArgs):
         if self.connection_spec_id not in SOURCE_SPECS:
             return [spec_error("connection_spec_id", self.connection_spec_id, SOURCE_SPECS)]
         if self.connection_spec_id == PENDO_SPEC:
-            return [InputError("connection_spec_id", "Pendo sources take no base connection (AEP answers "
-                               "FLOW-1332-400): create the SourceConnection without base_connection_id")]
+            return [InputError("connection_spec_id", "Pendo sources take no account (no base connection: AEP "
+                               "answers FLOW-1332-400): remove it")]
         return []
+
+
+class BaseConnectionProvider(ConnectionProvider):
+    kind = "BaseConnection"
+    name_prefix = "account"
+    args_model = BaseConnectionArgs
+    api = "base_connection"
+
+    def definition(self, args: BaseConnectionArgs) -> dict:
+        """The credentials, under the connection spec's auth spec."""
+        return {"auth": {"specName": args.auth_spec_name, "params": args.auth_params}}
+
+    def from_item(self, item: dict) -> dict:
+        # Auth params come back masked, so they are not mapped.
+        return {"auth_spec_name": (item.get("auth") or {}).get("specName")}
+
+    def patch_ops(self, args: BaseConnectionArgs, changed: set[str]) -> list[dict]:
+        """Name, description and/or /auth/params, in one PATCH."""
+        ops = super().patch_ops(args, changed)
+        if "auth_params" in changed:
+            ops.append({"op": "replace", "path": "/auth/params", "value": args.auth_params})
+        return ops
+
+    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
+        """DELETE /connections/{id}; a connection still used by flows gets a message naming them."""
+        sandbox = props["sandbox"]
+        try:
+            super().delete_object(api, id_, props)
+        except BadRequest as e:
+            if not (e.code or "").startswith("FLOW-1418"):
+                raise
+            flows = _flows_using(api, sandbox, id_)
+            names = ", ".join(f"{f.get('name')!r} ({f.get('id')})" for f in flows) or "one or more dataflows"
+            raise ProviderError(
+                f"{self.label(props, id_)} cannot be deleted: it is still used by {names} (HTTP 400 {e.code}). "
+                "Next: delete those dataflows first (remove them from the program, or from AEP), then run "
+                "`pulumi up`/`pulumi destroy` again") from None
+
+
+def _flows_using(api: AEPClient, sandbox: str, connection_id: str) -> list[dict]:
+    """The flows whose source connections sit on this base connection (best effort)."""
+    try:
+        flows = api.list_flows(sandbox)
+    except AEPError:
+        return []
+    out = []
+    for f in flows:
+        inherited = f.get("inheritedAttributes") or {}
+        bases = [((s or {}).get("baseConnection") or {}).get("id") for s in inherited.get("sourceConnections") or []]
+        if connection_id in bases or ((inherited.get("baseConnection") or {}).get("id") == connection_id):
+            out.append(f)
+    return out
 
 
 class BaseConnection(Resource, module="aep", name="BaseConnection"):
@@ -83,64 +128,3 @@ class BaseConnection(Resource, module="aep", name="BaseConnection"):
             opts: Pulumi resource options.
         """
         super().__init__(BaseConnectionProvider(), resource_name, *resource_args(BaseConnectionProvider, locals()))
-
-
-class BaseConnectionProvider(AEPProvider):
-    kind = "BaseConnection"
-    name_prefix = "account"
-    args_model = BaseConnectionArgs
-    computed = ("etag",)
-
-    def create_object(self, api: AEPClient, args: BaseConnectionArgs) -> tuple[str, dict]:
-        """POST /connections -> {id, etag}."""
-        created = api.create_base_connection(args.sandbox, {
-            "name": args.name, "description": args.description,
-            "auth": {"specName": args.auth_spec_name, "params": args.auth_params},
-            "connectionSpec": {"id": args.connection_spec_id, "version": args.connection_spec_version}})
-        return created.id, {"etag": created.body.get("etag")}
-
-    def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
-        """GET /connections/{id}; auth params come back masked and are not mapped."""
-        item = api.get_base_connection(props["sandbox"], id_)
-        spec = item.get("connectionSpec") or {}
-        return {"name": item.get("name"), "description": item.get("description"),
-                "connection_spec_id": spec.get("id"), "connection_spec_version": spec.get("version"),
-                "auth_spec_name": (item.get("auth") or {}).get("specName"), "etag": item.get("etag")}
-
-    def update_object(self, api: AEPClient, id_: str, olds: dict, args: BaseConnectionArgs,
-                      changed: set[str]) -> dict:
-        """One PATCH with If-Match (stored etag): name, description and/or /auth/params."""
-        ops = member_ops(args, changed, "name", "description")
-        if "auth_params" in changed:
-            ops.append({"op": "replace", "path": "/auth/params", "value": args.auth_params})
-        return etag_patch(api.patch_base_connection, args.sandbox, id_, ops, olds)
-
-    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
-        """DELETE /connections/{id}; a connection still used by flows gets a message naming them."""
-        sandbox = props["sandbox"]
-        try:
-            api.delete_base_connection(sandbox, id_)
-        except BadRequest as e:
-            if not (e.code or "").startswith("FLOW-1418"):
-                raise
-            flows = _flows_using(api, sandbox, id_)
-            names = ", ".join(f"{f.get('name')!r} ({f.get('id')})" for f in flows) or "one or more dataflows"
-            raise ProviderError(
-                f"{self.label(props, id_)} cannot be deleted: it is still used by {names} (HTTP 400 {e.code}). "
-                "Next: delete those dataflows first (remove them from the program, or from AEP), then run "
-                "`pulumi up`/`pulumi destroy` again") from None
-
-
-def _flows_using(api: AEPClient, sandbox: str, connection_id: str) -> list[dict]:
-    """The flows whose source connections sit on this base connection (best effort)."""
-    try:
-        flows = api.list_flows(sandbox)
-    except AEPError:
-        return []
-    out = []
-    for f in flows:
-        inherited = f.get("inheritedAttributes") or {}
-        bases = [((s or {}).get("baseConnection") or {}).get("id") for s in inherited.get("sourceConnections") or []]
-        if connection_id in bases or ((inherited.get("baseConnection") or {}).get("id") == connection_id):
-            out.append(f)
-    return out

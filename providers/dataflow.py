@@ -71,47 +71,6 @@ class DataflowArgs(AEPArgs):
         return errs
 
 
-class Dataflow(Resource, module="aep", name="Dataflow"):
-    """A streaming dataflow; `inlet_url` is the endpoint to give the webhook sender."""
-
-    name: pulumi.Output[str]
-    inlet_url: pulumi.Output[str]
-    state: pulumi.Output[str]
-    etag: pulumi.Output[str]
-
-    def __init__(self, resource_name: str, *, source_connection_id: pulumi.Input[str],
-                 target_connection_id: pulumi.Input[str], mapping_id: pulumi.Input[str] | None = None,
-                 mapping_version: pulumi.Input[int] | None = None, name: pulumi.Input[str] | None = None,
-                 description: pulumi.Input[str] | None = None, enabled: pulumi.Input[bool] | None = None,
-                 error_diagnostics_enabled: pulumi.Input[bool] | None = None,
-                 partial_ingestion_percent: pulumi.Input[float] | None = None,
-                 flow_spec_id: pulumi.Input[str] | None = None, flow_spec_version: pulumi.Input[str] | None = None,
-                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
-                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
-        """A dataflow from one source connection to one target connection.
-
-        Args:
-            resource_name: the Pulumi resource name.
-            source_connection_id: the SourceConnection's id; another one means another flow.
-            target_connection_id: the TargetConnection's id; another one means another flow.
-            mapping_id: the MappingSet's id, for the flow's Mapping transformation.
-            mapping_version: the MappingSet's `version` output: a new version is rolled out in place.
-            name: the flow's name in AEP (default `dataflow-<7 random characters>`, kept across updates).
-            description: its description (default "Managed by Pulumi (aep-pipelines)").
-            enabled: whether the flow runs (default true): `/action?op=enable|disable`.
-            error_diagnostics_enabled: keep detailed error diagnostics of its runs (default false).
-            partial_ingestion_percent: the share of failed records, in per cent (above 0, at most 100),
-                beyond which a run fails (default: none; a change to either option replaces the flow).
-            flow_spec_id: the flow spec (default GenericStreamingAEP, the streaming one).
-            flow_spec_version: its version (default "1.0").
-            sandbox: the AEP sandbox (default stack config aep:sandbox).
-            adopt_id: the id of an existing flow to manage instead of creating one.
-            allow_replace: let a plan replace it, although that changes its webhook URL.
-            opts: Pulumi resource options.
-        """
-        super().__init__(DataflowProvider(), resource_name, *resource_args(DataflowProvider, locals()))
-
-
 class DataflowProvider(AEPProvider):
     kind = "Dataflow"
     name_prefix = "dataflow"
@@ -205,3 +164,44 @@ def _computed(flow: dict) -> dict:
                 if str((t or {}).get("name", "")).lower() == "mapping"), None)
     return {"inlet_url": (flow.get("options") or {}).get("inletUrl"), "state": flow.get("state"),
             "etag": flow.get("etag"), "mapping_index": idx}
+
+
+class Dataflow(Resource, module="aep", name="Dataflow"):
+    """A streaming dataflow; `inlet_url` is the endpoint to give the webhook sender."""
+
+    name: pulumi.Output[str]
+    inlet_url: pulumi.Output[str]
+    state: pulumi.Output[str]
+    etag: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, source_connection_id: pulumi.Input[str],
+                 target_connection_id: pulumi.Input[str], mapping_id: pulumi.Input[str] | None = None,
+                 mapping_version: pulumi.Input[int] | None = None, name: pulumi.Input[str] | None = None,
+                 description: pulumi.Input[str] | None = None, enabled: pulumi.Input[bool] | None = None,
+                 error_diagnostics_enabled: pulumi.Input[bool] | None = None,
+                 partial_ingestion_percent: pulumi.Input[float] | None = None,
+                 flow_spec_id: pulumi.Input[str] | None = None, flow_spec_version: pulumi.Input[str] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A dataflow from one source connection to one target connection.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            source_connection_id: the SourceConnection's id; another one means another flow.
+            target_connection_id: the TargetConnection's id; another one means another flow.
+            mapping_id: the MappingSet's id, for the flow's Mapping transformation.
+            mapping_version: the MappingSet's `version` output: a new version is rolled out in place.
+            name: the flow's name in AEP (default `dataflow-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            enabled: whether the flow runs (default true): `/action?op=enable|disable`.
+            error_diagnostics_enabled: keep detailed error diagnostics of its runs (default false).
+            partial_ingestion_percent: the share of failed records, in per cent (above 0, at most 100),
+                beyond which a run fails (default: none; a change to either option replaces the flow).
+            flow_spec_id: the flow spec (default GenericStreamingAEP, the streaming one).
+            flow_spec_version: its version (default "1.0").
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing flow to manage instead of creating one.
+            allow_replace: let a plan replace it, although that changes its webhook URL.
+            opts: Pulumi resource options.
+        """
+        super().__init__(DataflowProvider(), resource_name, *resource_args(DataflowProvider, locals()))

@@ -46,38 +46,6 @@ class DatasetArgs(AEPArgs):
         return errs
 
 
-class Dataset(Resource, module="aep", name="Dataset"):
-    """A Catalog dataset for one schema. `tags` is Catalog's map of string lists."""
-
-    name: pulumi.Output[str]
-    dataset_id: pulumi.Output[str]
-    schema_id: pulumi.Output[str]
-
-    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str], name: pulumi.Input[str] | None = None,
-                 description: pulumi.Input[str] | None = None, schema_content_type: pulumi.Input[str] | None = None,
-                 tags: pulumi.Input[Mapping[str, Sequence[str]]] | None = None,
-                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
-                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
-        """A dataset whose records follow one XDM schema.
-
-        Args:
-            resource_name: the Pulumi resource name.
-            schema_id: the XdmSchema's id ($id); another schema means another dataset.
-            name: the dataset's name in AEP (default `dataset-<7 random characters>`, kept across updates).
-            description: its description (default "Managed by Pulumi (aep-pipelines)").
-            schema_content_type: the schema reference's media type (default the XDM one, version 1).
-            tags: Catalog's tags, a map of string lists; AEP's own `adobe/*` tags are left alone.
-            sandbox: the AEP sandbox (default stack config aep:sandbox).
-            adopt_id: the id of an existing dataset to manage instead of creating one.
-            allow_replace: let a plan replace it, although its ingested data goes with it.
-            opts: Pulumi resource options.
-        """
-        # The engine tells policy packs whether a resource is protected, never whether it is
-        # retained on delete; protect-production-data needs to know, so it is also an input.
-        retain_on_delete = True if opts is not None and opts.retain_on_delete else None  # noqa: F841 - an input
-        super().__init__(DatasetProvider(), resource_name, *resource_args(DatasetProvider, locals()))
-
-
 class DatasetProvider(AEPProvider):
     kind = "Dataset"
     name_prefix = "dataset"
@@ -127,3 +95,35 @@ class DatasetProvider(AEPProvider):
 
 def _ptr(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
+
+
+class Dataset(Resource, module="aep", name="Dataset"):
+    """A Catalog dataset for one schema. `tags` is Catalog's map of string lists."""
+
+    name: pulumi.Output[str]
+    dataset_id: pulumi.Output[str]
+    schema_id: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str], name: pulumi.Input[str] | None = None,
+                 description: pulumi.Input[str] | None = None, schema_content_type: pulumi.Input[str] | None = None,
+                 tags: pulumi.Input[Mapping[str, Sequence[str]]] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A dataset whose records follow one XDM schema.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            schema_id: the XdmSchema's id ($id); another schema means another dataset.
+            name: the dataset's name in AEP (default `dataset-<7 random characters>`, kept across updates).
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            schema_content_type: the schema reference's media type (default the XDM one, version 1).
+            tags: Catalog's tags, a map of string lists; AEP's own `adobe/*` tags are left alone.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing dataset to manage instead of creating one.
+            allow_replace: let a plan replace it, although its ingested data goes with it.
+            opts: Pulumi resource options.
+        """
+        # The engine tells policy packs whether a resource is protected, never whether it is
+        # retained on delete; protect-production-data needs to know, so it is also an input.
+        retain_on_delete = True if opts is not None and opts.retain_on_delete else None  # noqa: F841 - an input
+        super().__init__(DatasetProvider(), resource_name, *resource_args(DatasetProvider, locals()))

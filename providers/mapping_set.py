@@ -15,18 +15,13 @@ from typing import Mapping as MappingType
 
 import pulumi
 from pulumi.dynamic import Resource
-from pydantic import AfterValidator, Field
+from pydantic import Field, model_validator
 
 from .base import AEPProvider, resource_args
 from .client import AEPClient, AEPError
 from .models import TARGET_SCHEMA_FORMAT, AEPArgs, InputError, Managed, Mapping, Name, Passive, no_spaces
 
 log = logging.getLogger("providers")
-
-
-def _sorted_mappings(v: list[Mapping]) -> list[Mapping]:
-    # The order of mappings carries no meaning to Data Prep; sort so that it never shows as a diff.
-    return sorted(v, key=lambda m: (m.destination, m.source, m.source_type))
 
 
 def _mappings_norm(v: Any) -> Any:
@@ -46,8 +41,7 @@ class MappingSetArgs(AEPArgs):
     name: Annotated[Name | None, Managed()] = None
     schema_id: Annotated[str | None, Managed()] = None
     schema_content_type: Annotated[str, Managed(normalize=no_spaces)] = TARGET_SCHEMA_FORMAT
-    mappings: Annotated[Annotated[list[Mapping], AfterValidator(_sorted_mappings)] | None,
-                        Managed(normalize=_mappings_norm)] = None
+    mappings: Annotated[list[Mapping] | None, Managed(normalize=_mappings_norm)] = None
     schema_field_paths: Annotated[list[str] | None, Passive()] = Field(
         None, description="the target schema's field paths (XdmSchema.known_field_paths), to validate "
                           "destinations at preview time")
@@ -57,51 +51,39 @@ class MappingSetArgs(AEPArgs):
         if "mappings" in unknown or not self.mappings:
             return errs
         seen: dict[str, int] = {}
+        # In the schema's order (class fields, then the tenant's), as the message lists them.
+        known = list(dict.fromkeys(self.schema_field_paths or ())) if "schema_field_paths" not in unknown else []
         for i, m in enumerate(self.mappings):
+            where = f"mappings[{i}].destination"
             if m.destination in seen:
-                errs.append(InputError(f"mappings[{i}].destination",
-                                       f"{m.destination!r} is mapped twice: keep one mapping per destination"))
+                errs.append(InputError(where, f"{m.destination!r} is already mapped by mappings[{seen[m.destination]}]"
+                                       ": keep one mapping per destination"))
+                continue
             seen[m.destination] = i
-        if "schema_field_paths" in unknown or not self.schema_field_paths:
-            return errs
-        known = set(self.schema_field_paths)
-        for i, m in enumerate(self.mappings):
-            if m.destination not in known:
-                close = difflib.get_close_matches(m.destination, sorted(known), n=3, cutoff=0.8)
-                hint = f"did you mean {', '.join(close)}?" if close else "add the field to the XdmSchema"
-                errs.append(InputError(f"mappings[{i}].destination",
-                                       f"{m.destination!r} is not a field of the target schema: {hint}"))
+            if known and m.destination not in known:
+                errs.append(InputError(where, not_in_schema(m.destination, known)))
         return errs
 
+    @model_validator(mode="after")
+    def _in_order(self) -> "MappingSetArgs":
+        # After the checks (their messages count the mappings as written): the order of mappings
+        # carries no meaning to Data Prep, so store them sorted and it never shows as a diff.
+        if self.mappings:
+            self.mappings = sorted(self.mappings, key=lambda m: (m.destination, m.source, m.source_type))
+        return self
 
-class MappingSet(Resource, module="aep", name="MappingSet"):
-    """Data Prep mappings from the incoming JSON into the target schema."""
 
-    name: pulumi.Output[str]
-    mapping_set_id: pulumi.Output[str]
-    version: pulumi.Output[int]
+def not_in_schema(destination: str, paths: list[str]) -> str:
+    """Why a destination outside the schema is refused, with the closest paths and the fix."""
+    # Compared below the tenant root: `_acme.` would make every tenant path look alike.
+    def below(path: str) -> str:
+        return path.split(".", 1)[1] if path.startswith("_") and "." in path else path
 
-    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str],
-                 mappings: pulumi.Input[Sequence[MappingType[str, str]]], name: pulumi.Input[str] | None = None,
-                 schema_content_type: pulumi.Input[str] | None = None,
-                 schema_field_paths: pulumi.Input[Sequence[str]] | None = None,
-                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        """A mapping set into one target schema.
-
-        Args:
-            resource_name: the Pulumi resource name.
-            schema_id: the target XdmSchema's id ($id).
-            mappings: `[{source, destination, source_type?}]`: a path into the incoming JSON (or an
-                expression, with source_type EXPRESSION) into an XDM path of the schema.
-            name: the set's name in AEP (default `mapping-<7 random characters>`, kept across updates).
-            schema_content_type: the schema reference's media type (default xed-full, version 1).
-            schema_field_paths: XdmSchema.known_field_paths, so that preview checks every destination.
-            sandbox: the AEP sandbox (default stack config aep:sandbox).
-            adopt_id: the id of an existing mapping set to manage instead of creating one.
-            opts: Pulumi resource options.
-        """
-        super().__init__(MappingSetProvider(), resource_name, *resource_args(MappingSetProvider, locals()))
+    by_key = {below(p): p for p in reversed(paths)}
+    close = [by_key[k] for k in difflib.get_close_matches(below(destination), list(by_key), n=3, cutoff=0.6)]
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{destination!r} is not a field of the target schema: {hint}Add the field to the schema's fields, or "
+            f"map to one of: {', '.join(paths)}")
 
 
 class MappingSetProvider(AEPProvider):
@@ -151,3 +133,33 @@ def _body(args: MappingSetArgs) -> dict:
         "mappings": [{"sourceType": m.source_type, "source": m.source, "destination": m.destination}
                      for m in args.mappings or []],
     }
+
+
+class MappingSet(Resource, module="aep", name="MappingSet"):
+    """Data Prep mappings from the incoming JSON into the target schema."""
+
+    name: pulumi.Output[str]
+    mapping_set_id: pulumi.Output[str]
+    version: pulumi.Output[int]
+
+    def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str],
+                 mappings: pulumi.Input[Sequence[MappingType[str, str]]], name: pulumi.Input[str] | None = None,
+                 schema_content_type: pulumi.Input[str] | None = None,
+                 schema_field_paths: pulumi.Input[Sequence[str]] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """A mapping set into one target schema.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            schema_id: the target XdmSchema's id ($id).
+            mappings: `[{source, destination, source_type?}]`: a path into the incoming JSON (or an
+                expression, with source_type EXPRESSION) into an XDM path of the schema.
+            name: the set's name in AEP (default `mapping-<7 random characters>`, kept across updates).
+            schema_content_type: the schema reference's media type (default xed-full, version 1).
+            schema_field_paths: XdmSchema.known_field_paths, so that preview checks every destination.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the id of an existing mapping set to manage instead of creating one.
+            opts: Pulumi resource options.
+        """
+        super().__init__(MappingSetProvider(), resource_name, *resource_args(MappingSetProvider, locals()))

@@ -225,7 +225,9 @@ class XdmField(_Model):
         self.title = self.title or None
         self.description = self.description or None
         if self.properties:
-            check_field_names(self.properties)
+            bad = check_field_names(self.properties, "properties.")
+            if bad:
+                raise InputErrors(bad)
             drop_default_titles(self.properties)
         return self
 
@@ -239,12 +241,10 @@ def drop_default_titles(fields: dict[str, XdmField]) -> dict[str, XdmField]:
     return fields
 
 
-def check_field_names(fields: dict[str, Any]) -> None:
-    """Refuse field names AEP does not take (letters, digits and underscores, a letter first)."""
-    bad = [n for n in fields if not _FIELD_NAME_RE.match(n)]
-    if bad:
-        raise ValueError(f"invalid field name(s) {bad}: start with a letter and use letters, digits and "
-                         "underscores only")
+def check_field_names(fields: dict[str, Any], prefix: str = "") -> list[InputError]:
+    """The names in `fields` that AEP does not take (letters, digits and underscores, a letter first)."""
+    return [InputError(f"{prefix}{n}", "is not a field name: start with a letter and use letters, digits and "
+                       "underscores only") for n in fields if not _FIELD_NAME_RE.match(n)]
 
 
 def class_alias(v: str) -> str | None:
@@ -335,17 +335,17 @@ class Mapping(_Model):
     @model_validator(mode="after")
     def _syntax(self) -> "Mapping":
         if not self.source.strip():
-            raise ValueError("`source` is empty: name the incoming JSON attribute to map (Pendo's tutorial "
-                             "shows an empty one; AEP then maps nothing)")
+            raise InputError("source", "`source` is empty: name the incoming JSON attribute to map (Pendo's "
+                             "tutorial shows an empty one; AEP then maps nothing)")
         if self.source_type == "ATTRIBUTE" and not _ATTRIBUTE_RE.match(self.source):
-            raise ValueError(f"`source` {self.source!r} is not a source-attribute path: use dot-separated "
-                             "names with optional [n] indexes (e.g. properties.steps[0].id), or set "
-                             "source_type='EXPRESSION' for a calculated field")
+            raise InputError("source", f"`source` {self.source!r} is not a source-attribute path: use "
+                             "dot-separated names with optional [n] indexes (e.g. properties.steps[0].id), or "
+                             "set source_type='EXPRESSION' for a calculated field")
         if self.source_type == "EXPRESSION" and not _balanced(self.source):
-            raise ValueError(f"`source` expression {self.source!r} has unbalanced brackets or quotes")
+            raise InputError("source", f"`source` expression {self.source!r} has unbalanced brackets or quotes")
         if not _XDM_PATH_RE.match(self.destination):
-            raise ValueError(f"`destination` {self.destination!r} is not an XDM path: use dot-separated field "
-                             "names, e.g. _tenant.accountId")
+            raise InputError("destination", f"`destination` {self.destination!r} is not an XDM path: use "
+                             "dot-separated field names, e.g. _tenant.accountId")
         return self
 
 

@@ -13,35 +13,28 @@ import pulumi
 from pulumi.dynamic import Resource
 from pydantic import Field, model_validator
 
-from .base import AEPProvider, member_ops, resource_args
-from .client import AEPClient
+from .base import resource_args
+from .connection import ConnectionArgs, ConnectionProvider
 from .models import (
-    DEFAULT_DESCRIPTION,
     HTTP_STREAMING_SPEC,
     PENDO_SPEC,
     SOURCE_SPECS,
     STREAMING_PROVIDER_ID,
     STREAMING_SOURCE_SPECS,
-    AEPArgs,
     InputError,
     Managed,
     Name,
     spec_error,
 )
-from .resource import etag_patch
 
 
-class SourceConnectionArgs(AEPArgs):
+class SourceConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
         "connection_spec_id": f"use {PENDO_SPEC} (Pendo) or {HTTP_STREAMING_SPEC} (HTTP API streaming)"}
 
-    name: Annotated[Name | None, Managed()] = None
-    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
-    connection_spec_id: Annotated[str | None, Managed(replaces=True)] = None
-    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
     # Not part of the Flow Service DTO: AEP accepts it on create and does not echo it.
     provider_id: Annotated[str | None, Managed(replaces=True, observable=False)] = None
-    data_format: Annotated[str, Managed(replaces=True)] = "json"
+    data_format: Annotated[Name, Managed(replaces=True)] = "json"
     params: Annotated[dict[str, Any], Managed(replaces=True, default={})] = Field(default_factory=dict)
     base_connection_id: Annotated[str | None, Managed(replaces=True)] = None
 
@@ -61,11 +54,33 @@ class SourceConnectionArgs(AEPArgs):
             return [spec_error("connection_spec_id", spec, SOURCE_SPECS)]
         if spec == PENDO_SPEC and "data_format" not in unknown and self.data_format != "json":
             errs.append(InputError("data_format", f"Pendo sends JSON only; {self.data_format!r} is not "
-                                   "supported: set data_format='json'"))
+                                   "supported: set data_format to json (or leave it out)"))
         if spec == PENDO_SPEC and "base_connection_id" not in unknown and self.base_connection_id:
             errs.append(InputError("base_connection_id", "Pendo sources take no base connection (AEP "
                                    "answers FLOW-1332-400): remove base_connection_id"))
         return errs
+
+
+class SourceConnectionProvider(ConnectionProvider):
+    kind = "SourceConnection"
+    name_prefix = "source"
+    args_model = SourceConnectionArgs
+    api = "source_connection"
+
+    def definition(self, args: SourceConnectionArgs) -> dict:
+        """The data format, and the provider id, params and base connection when there are any."""
+        body: dict[str, Any] = {"data": {"format": args.data_format}}
+        if args.provider_id:
+            body["providerId"] = args.provider_id
+        if args.params:
+            body["params"] = args.params
+        if args.base_connection_id:
+            body["baseConnectionId"] = args.base_connection_id
+        return body
+
+    def from_item(self, item: dict) -> dict:
+        return {"data_format": (item.get("data") or {}).get("format"), "params": item.get("params") or {},
+                "base_connection_id": item.get("baseConnectionId")}
 
 
 class SourceConnection(Resource, module="aep", name="SourceConnection"):
@@ -99,45 +114,3 @@ class SourceConnection(Resource, module="aep", name="SourceConnection"):
         """
         super().__init__(SourceConnectionProvider(), resource_name,
                          *resource_args(SourceConnectionProvider, locals()))
-
-
-class SourceConnectionProvider(AEPProvider):
-    kind = "SourceConnection"
-    name_prefix = "source"
-    args_model = SourceConnectionArgs
-    computed = ("etag",)
-
-    def create_object(self, api: AEPClient, args: SourceConnectionArgs) -> tuple[str, dict]:
-        """POST /sourceConnections -> {id, etag}; nothing else needs reading back."""
-        body: dict[str, Any] = {
-            "name": args.name, "description": args.description,
-            "connectionSpec": {"id": args.connection_spec_id, "version": args.connection_spec_version},
-            "data": {"format": args.data_format}}
-        if args.provider_id:
-            body["providerId"] = args.provider_id
-        if args.params:
-            body["params"] = args.params
-        if args.base_connection_id:
-            body["baseConnectionId"] = args.base_connection_id
-        created = api.create_source_connection(args.sandbox, body)
-        return created.id, {"etag": created.body.get("etag")}
-
-    def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
-        """GET /sourceConnections/{id}, mapped back onto the inputs."""
-        item = api.get_source_connection(props["sandbox"], id_)
-        spec = item.get("connectionSpec") or {}
-        return {"name": item.get("name"), "description": item.get("description"),
-                "connection_spec_id": spec.get("id"), "connection_spec_version": spec.get("version"),
-                "data_format": (item.get("data") or {}).get("format"),
-                "params": item.get("params") or {}, "base_connection_id": item.get("baseConnectionId"),
-                "etag": item.get("etag")}
-
-    def update_object(self, api: AEPClient, id_: str, olds: dict, args: SourceConnectionArgs,
-                      changed: set[str]) -> dict:
-        """PATCH name/description with the stored etag; the answer carries the new etag."""
-        return etag_patch(api.patch_source_connection, args.sandbox, id_,
-                          member_ops(args, changed, "name", "description"), olds)
-
-    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
-        """DELETE /sourceConnections/{id}."""
-        api.delete_source_connection(props["sandbox"], id_)

@@ -11,32 +11,25 @@ from typing import Annotated, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
-from .base import AEPProvider, member_ops, resource_args
-from .client import AEPClient
+from .base import resource_args
+from .connection import ConnectionArgs, ConnectionProvider
 from .models import (
     DATA_LAKE_SPEC,
-    DEFAULT_DESCRIPTION,
     TARGET_SCHEMA_FORMAT,
     TARGET_SPECS,
-    AEPArgs,
     InputError,
     Managed,
-    Name,
     no_spaces,
 )
-from .resource import etag_patch
 
 
-class TargetConnectionArgs(AEPArgs):
+class TargetConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
         "dataset_id": "pass the Dataset's id",
         "schema_id": "pass the XdmSchema's schema_id ($id)",
     }
 
-    name: Annotated[Name | None, Managed()] = None
-    description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
     connection_spec_id: Annotated[str, Managed(replaces=True)] = DATA_LAKE_SPEC
-    connection_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
     data_format: Annotated[str, Managed(replaces=True)] = "json"
     dataset_id: Annotated[str | None, Managed(replaces=True)] = None
     schema_id: Annotated[str | None, Managed(replaces=True)] = None
@@ -48,6 +41,24 @@ class TargetConnectionArgs(AEPArgs):
                                f"lake target spec {DATA_LAKE_SPEC} here (FLOW-1307-400); remove the input "
                                "or set it to that id")]
         return []
+
+
+class TargetConnectionProvider(ConnectionProvider):
+    kind = "TargetConnection"
+    name_prefix = "target"
+    args_model = TargetConnectionArgs
+    api = "target_connection"
+
+    def definition(self, args: TargetConnectionArgs) -> dict:
+        """The dataset, and the schema its records follow."""
+        return {"data": {"format": args.data_format, "schema": {"id": args.schema_id, "version": args.schema_version}},
+                "params": {"dataSetId": args.dataset_id}}
+
+    def from_item(self, item: dict) -> dict:
+        data = item.get("data") or {}
+        schema = data.get("schema") or {}
+        return {"data_format": data.get("format"), "dataset_id": (item.get("params") or {}).get("dataSetId"),
+                "schema_id": schema.get("id"), "schema_version": schema.get("version")}
 
 
 class TargetConnection(Resource, module="aep", name="TargetConnection"):
@@ -80,40 +91,3 @@ class TargetConnection(Resource, module="aep", name="TargetConnection"):
         """
         super().__init__(TargetConnectionProvider(), resource_name,
                          *resource_args(TargetConnectionProvider, locals()))
-
-
-class TargetConnectionProvider(AEPProvider):
-    kind = "TargetConnection"
-    name_prefix = "target"
-    args_model = TargetConnectionArgs
-    computed = ("etag",)
-
-    def create_object(self, api: AEPClient, args: TargetConnectionArgs) -> tuple[str, dict]:
-        """POST /targetConnections -> {id, etag}."""
-        created = api.create_target_connection(args.sandbox, {
-            "name": args.name, "description": args.description,
-            "connectionSpec": {"id": args.connection_spec_id, "version": args.connection_spec_version},
-            "data": {"format": args.data_format, "schema": {"id": args.schema_id, "version": args.schema_version}},
-            "params": {"dataSetId": args.dataset_id}})
-        return created.id, {"etag": created.body.get("etag")}
-
-    def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
-        """GET /targetConnections/{id}, mapped back onto the inputs."""
-        item = api.get_target_connection(props["sandbox"], id_)
-        spec = item.get("connectionSpec") or {}
-        data = item.get("data") or {}
-        schema = data.get("schema") or {}
-        return {"name": item.get("name"), "description": item.get("description"),
-                "connection_spec_id": spec.get("id"), "connection_spec_version": spec.get("version"),
-                "data_format": data.get("format"), "dataset_id": (item.get("params") or {}).get("dataSetId"),
-                "schema_id": schema.get("id"), "schema_version": schema.get("version"), "etag": item.get("etag")}
-
-    def update_object(self, api: AEPClient, id_: str, olds: dict, args: TargetConnectionArgs,
-                      changed: set[str]) -> dict:
-        """PATCH name/description with the stored etag."""
-        return etag_patch(api.patch_target_connection, args.sandbox, id_,
-                          member_ops(args, changed, "name", "description"), olds)
-
-    def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
-        """DELETE /targetConnections/{id}."""
-        api.delete_target_connection(props["sandbox"], id_)

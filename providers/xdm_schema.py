@@ -53,47 +53,7 @@ class XdmSchemaArgs(AEPArgs):
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         if "fields" in unknown or not self.fields:
             return []
-        try:
-            check_field_names(self.fields)
-        except ValueError as e:
-            return [InputError("fields", str(e))]
-        return []
-
-
-class XdmSchema(Resource, module="aep", name="XdmSchema"):
-    """A tenant schema (ExperienceEvent by default) with custom fields under `_{tenantId}`."""
-
-    title: pulumi.Output[str]
-    schema_id: pulumi.Output[str]
-    alt_id: pulumi.Output[str]
-    field_paths: pulumi.Output[list]
-    field_group_id: pulumi.Output[str]
-    tenant_id: pulumi.Output[str]
-
-    def __init__(self, resource_name: str, *, fields: pulumi.Input[Mapping[str, Any]],
-                 title: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
-                 class_id: pulumi.Input[str] | None = None, tenant_id: pulumi.Input[str] | None = None,
-                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
-                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
-        """A schema and the tenant field group holding its custom fields.
-
-        Args:
-            resource_name: the Pulumi resource name.
-            fields: the custom fields under `_{tenantId}`: `{name: {type, title?, description?,
-                properties? (object), items? (array)}}`.
-            title: the schema's title, unique in the sandbox (default `schema-<7 random characters>`,
-                kept across updates); its field group is titled "<title> fields".
-            description: its description (default "Managed by Pulumi (aep-pipelines)").
-            class_id: the XDM class, its $id or an alias such as "experienceevent" (the default) or "profile".
-            tenant_id: the org's tenant id (stack config aep:tenantId; default: AEP's, from GET /stats).
-                Give it to get `known_field_paths` at preview.
-            sandbox: the AEP sandbox (default stack config aep:sandbox).
-            adopt_id: the meta:altId or $id of an existing schema to manage instead of creating one.
-            allow_replace: let a plan replace it, although its dataset and dataflow are replaced with it.
-            opts: Pulumi resource options.
-        """
-        super().__init__(XdmSchemaProvider(), resource_name, *resource_args(XdmSchemaProvider, locals()))
-        self.known_field_paths: list[str] | None = _static_paths(tenant_id, fields, class_id)
+        return check_field_names(self.fields, "fields.")
 
 
 def _static_paths(tenant_id: Any, fields: Any, class_id: Any) -> list[str] | None:
@@ -380,3 +340,39 @@ def _unprop(p: dict, name: str | None) -> dict:
     if typ == "array":
         out["items"] = _unprop(p.get("items") or {}, None)
     return out
+
+
+class XdmSchema(Resource, module="aep", name="XdmSchema"):
+    """A tenant schema (ExperienceEvent by default) with custom fields under `_{tenantId}`."""
+
+    title: pulumi.Output[str]
+    schema_id: pulumi.Output[str]
+    alt_id: pulumi.Output[str]
+    field_paths: pulumi.Output[list]
+    field_group_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, *, fields: pulumi.Input[Mapping[str, Any]],
+                 title: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+                 class_id: pulumi.Input[str] | None = None, tenant_id: pulumi.Input[str] | None = None,
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """A schema and the tenant field group holding its custom fields.
+
+        Args:
+            resource_name: the Pulumi resource name.
+            fields: the custom fields under `_{tenantId}`: `{name: {type, title?, description?,
+                properties? (object), items? (array)}}`.
+            title: the schema's title, unique in the sandbox (default `schema-<7 random characters>`,
+                kept across updates); its field group is titled "<title> fields".
+            description: its description (default "Managed by Pulumi (aep-pipelines)").
+            class_id: the XDM class, its $id or an alias such as "experienceevent" (the default) or "profile".
+            tenant_id: the org's tenant id (stack config aep:tenantId; default: AEP's, from GET /stats).
+                Give it to get `known_field_paths` at preview.
+            sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the meta:altId or $id of an existing schema to manage instead of creating one.
+            allow_replace: let a plan replace it, although its dataset and dataflow are replaced with it.
+            opts: Pulumi resource options.
+        """
+        super().__init__(XdmSchemaProvider(), resource_name, *resource_args(XdmSchemaProvider, locals()))
+        self.known_field_paths: list[str] | None = _static_paths(tenant_id, fields, class_id)
