@@ -179,12 +179,9 @@ def _mapping_lines(old: list[dict], new: list[dict]) -> list[str]:
     """Mappings keyed by destination: `+ src -> dst`, `- src -> dst`, `~ src -> dst (attr: a -> b)`."""
     o = {m.get("destination"): m for m in old}
     n = {m.get("destination"): m for m in new}
-    lines = []
-    for dest in [d for d in o if d not in n]:
-        lines.append(f"- {o[dest].get('source')} -> {dest}")
-    for dest in [d for d in n if d not in o]:
-        lines.append(f"+ {n[dest].get('source')} -> {dest}")
-    for dest in [d for d in n if d in o and n[d] != o[d]]:
+    gone, added, changed = _by_key(o, n)
+    lines = [f"- {o[d].get('source')} -> {d}" for d in gone] + [f"+ {n[d].get('source')} -> {d}" for d in added]
+    for dest in changed:
         a, b = o[dest], n[dest]
         attrs = [f"{k}: {show(a.get(k))} -> {show(b.get(k))}" for k in sorted(set(a) | set(b))
                  if k != "source" and a.get(k) != b.get(k)]
@@ -197,12 +194,11 @@ def _mapping_lines(old: list[dict], new: list[dict]) -> list[str]:
 
 def _schema_field_lines(old: dict, new: dict, prefix: str) -> list[str]:
     """Schema fields by name: added, removed, or the attributes that changed (nested by path)."""
+    gone, added, changed = _by_key(old, new)
     lines = [] if prefix else ["fields:"]
-    for k in [k for k in old if k not in new]:
-        lines.append(f"  - {prefix}{k} ({_field_brief(old[k])})")
-    for k in [k for k in new if k not in old]:
-        lines.append(f"  + {prefix}{k} ({_field_brief(new[k])})")
-    for k in [k for k in new if k in old and new[k] != old[k]]:
+    lines += [f"  - {prefix}{k} ({_field_brief(old[k])})" for k in gone]
+    lines += [f"  + {prefix}{k} ({_field_brief(new[k])})" for k in added]
+    for k in changed:
         a, b = old[k], new[k]
         if not (isinstance(a, dict) and isinstance(b, dict)):
             lines.append(f"  ~ {prefix}{k}: {show(a)} -> {show(b)}")
@@ -225,10 +221,15 @@ def _field_brief(f: Any) -> str:
 
 
 def _dict_lines(old: dict, new: dict) -> list[str]:
-    lines = [f"- {k}: {show(old[k])}" for k in old if k not in new]
-    lines += [f"+ {k}: {show(new[k])}" for k in new if k not in old]
-    lines += [f"~ {k}: {show(old[k])} -> {show(new[k])}" for k in new if k in old and old[k] != new[k]]
-    return lines
+    gone, added, changed = _by_key(old, new)
+    return ([f"- {k}: {show(old[k])}" for k in gone] + [f"+ {k}: {show(new[k])}" for k in added]
+            + [f"~ {k}: {show(old[k])} -> {show(new[k])}" for k in changed])
+
+
+def _by_key(old: dict, new: dict) -> tuple[list, list, list]:
+    """The keys removed, added and changed from `old` to `new`, each in its dict's order."""
+    return ([k for k in old if k not in new], [k for k in new if k not in old],
+            [k for k in new if k in old and new[k] != old[k]])
 
 
 def _list_lines(old: list, new: list) -> list[str]:

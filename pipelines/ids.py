@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from .problems import Problem
+from .problems import Problem, repeats
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX24 = re.compile(r"[0-9a-f]{24}")
@@ -64,17 +64,10 @@ def check_adopt(adopt: dict[str, Any], tenant: str, path: str) -> list[Problem]:
 
 def check_distinct(pipes: list[tuple[str, Any]]) -> list[Problem]:
     """One AEP object, one resource: two pipelines adopting the same id would fight over it."""
-    seen: dict[tuple[str, str, str], str] = {}
-    problems = []
-    for path, p in pipes:
-        for field, value in p.adopt.items():
-            key = (p.sandbox, field, value)
-            if key in seen:
-                problems.append(Problem(f"{path}.adopt.{field}", f"{value!r} is also adopted by {seen[key]}: one "
-                                        "AEP object can be managed by one pipeline only; remove one of them"))
-            else:
-                seen[key] = path
-    return problems
+    adopted = ((f"{path}.adopt.{field}", (p.sandbox, field, value)) for path, p in pipes
+               for field, value in p.adopt.items())
+    return [Problem(where, f"{key[2]!r} is also adopted by {first.rsplit('.adopt.', 1)[0]}: one AEP object can be "
+                    "managed by one pipeline only; remove one of them") for where, key, first in repeats(adopted)]
 
 
 def _plain_problem(field: str, value: str) -> str | None:

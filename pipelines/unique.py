@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from .problems import Problem
+from .problems import Problem, repeats
 
 # What a pipeline's XdmSchema titles its field group (providers/xdm_schema.py, _field_group_body).
 FIELD_GROUP_TITLE = "{title} fields"
@@ -78,14 +78,8 @@ def check(pipes: list[tuple[str, Any]]) -> list[Problem]:
         ("dataset.name", lambda p: (p.sandbox, p.dataset_name), "two datasets of one name are hard to tell apart"),
         ("flow.name", lambda p: (p.sandbox, p.flow_name), "flow names identify pipelines in the AEP UI")]
     for field, key, why in rules:
-        seen_at: dict[Any, str] = {}
-        for path, p in pipes:
-            k = key(p)
-            if k in seen_at:
-                problems.append(Problem(f"{path}.{field}", f"{k[1]!r} is also used by {seen_at[k]} ({why}): give "
-                                        "each pipeline its own"))
-            else:
-                seen_at[k] = path
+        problems += [Problem(f"{path}.{field}", f"{k[1]!r} is also used by {first} ({why}): give each pipeline its "
+                             "own") for path, k, first in repeats((path, key(p)) for path, p in pipes)]
     return problems
 
 
