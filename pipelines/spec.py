@@ -29,6 +29,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from providers.models import (
     EXPERIENCE_EVENT,
+    ID_TYPES,
+    STANDARD_NAMESPACE_CODES,
     Percent,
     Sandbox,
     XdmField,
@@ -37,7 +39,7 @@ from providers.models import (
     xdm_class,
 )
 
-from . import ids, parts, unique
+from . import identity, ids, parts, unique
 from .parts import TENANT_PLACEHOLDER
 from .problems import Problem, SpecError, pydantic_problems, top_level, without
 from .yamlfile import YamlFileError, load_file
@@ -87,6 +89,20 @@ def _pipeline_name(v: str) -> str:
     return v
 
 
+def _namespace_code(v: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9]+", v):
+        raise ValueError(f"{v!r} is not a namespace code: use letters and digits only (e.g. PENDOVISITOR), or a "
+                         f"standard one ({', '.join(STANDARD_NAMESPACE_CODES)})")
+    return v
+
+
+def _id_type(v: str) -> str:
+    known = {t.lower(): t for t in ID_TYPES}
+    if v.lower() not in known:
+        raise ValueError(f"{v!r} is not an identity type: use one of {', '.join(ID_TYPES)}")
+    return known[v.lower()]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -111,6 +127,32 @@ class SourceSpec(_Model):
     account: AccountSpec | None = None
 
 
+class IdentitySpec(_Model):
+    """This field identifies a person or device: its namespace's code, and whether it is the
+    schema's primary identity (the one Profile stitches records on)."""
+
+    namespace: Annotated[str, AfterValidator(_namespace_code)]
+    primary: bool = False
+
+
+class FieldSpec(XdmField):
+    """A custom field as the spec writes it: the schema's field, and optionally its identity."""
+
+    identity: IdentitySpec | None = None
+    properties: dict[str, "FieldSpec"] | None = Field(None, description="sub-fields, for type object")
+    items: "FieldSpec | None" = Field(None, description="the element type, for type array")
+
+
+class NamespaceSpec(_Model):
+    """A custom identity namespace (Identity Service). Its code is what identities name."""
+
+    code: Annotated[str, AfterValidator(_namespace_code)]
+    name: Name = None
+    description: str | None = None
+    id_type: Annotated[str, AfterValidator(_id_type)] = Field(
+        "Cross_device", description=f"one of {', '.join(ID_TYPES)} (any letter case)")
+
+
 class SchemaSpec(_Model):
     """The target XDM schema: its class and the custom fields under `_{tenantId}`."""
 
@@ -119,7 +161,7 @@ class SchemaSpec(_Model):
     class_id: Annotated[str, AfterValidator(xdm_class)] = Field(EXPERIENCE_EVENT, alias="class")
     tenant_id: Annotated[str | None, AfterValidator(normalize_tenant)] = Field(
         None, description="defaults to stack config aep:tenantId")
-    fields: dict[str, XdmField] | None = None
+    fields: dict[str, FieldSpec] | None = None
 
 
 class DatasetSpec(_Model):
@@ -177,6 +219,10 @@ class PipelineSpec(_Model):
     flow: FlowSpec = Field(default_factory=FlowSpec)
     adopt: AdoptSpec = Field(default_factory=AdoptSpec)
     retain_on_delete: bool = Field(False, description="leave the AEP objects in place on destroy or removal")
+    namespaces: list[NamespaceSpec] = Field(
+        default_factory=list, description="custom identity namespaces this pipeline's identities use")
+    profile: bool = Field(False, description="enable the schema and dataset for Real-Time Customer Profile: it "
+                          "cannot be undone (docs/identity-and-profile.md)")
     allow_replace: list[Literal["schema", "dataset", "flow"]] = Field(
         default_factory=list, description="one-way doors this pipeline may go through: replacing its schema, "
         "dataset or flow loses data or changes the inlet URL, and is refused unless listed here")
@@ -252,6 +298,11 @@ class Pipeline:
     previous_names: tuple[str, ...] = ()
     flow_error_diagnostics_enabled: bool | None = None
     flow_partial_ingestion_percent: float | None = None
+    # Each identity field: {"field": "visitorId" (its path below the tenant), "namespace", "primary"}.
+    identities: tuple[dict[str, Any], ...] = ()
+    # The custom namespaces it declares: {"code", "name", "description", "id_type"}.
+    namespaces: tuple[dict[str, Any], ...] = ()
+    profile: bool = False
 
     @property
     def identity(self) -> str:
@@ -290,7 +341,7 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         if not fields:
             problems.append(Problem(f"{path}.schema.fields", "declare at least one custom field (or leave "
                                     "`fields` out for the Pendo tutorial's fields)"))
-        fields_raw = {k: v.model_dump(exclude_none=True) for k, v in fields.items()}
+        fields_raw = {k: identity.plain_field(v) for k, v in fields.items()}
     mappings_in = spec.mappings if spec.mappings is not None else [MappingSpec(**m) for m in DEFAULT_MAPPINGS]
     if not mappings_in:
         problems.append(Problem(f"{path}.mappings", "declare at least one mapping (or leave `mappings` out for the "
@@ -325,6 +376,10 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         previous_names=tuple(spec.previous_names),
         flow_error_diagnostics_enabled=spec.flow.error_diagnostics_enabled,
         flow_partial_ingestion_percent=spec.flow.partial_ingestion_percent,
+        identities=tuple(identity.identities(fields or {})),
+        namespaces=tuple({"code": n.code, "name": n.name or n.code, "description": n.description,
+                          "id_type": n.id_type} for n in spec.namespaces),
+        profile=spec.profile,
     )
     said = {p.path for p in problems}
     placeholder = tn if any(TENANT_PLACEHOLDER in m.destination for m in mappings_in) else ""
@@ -403,7 +458,7 @@ def load_resolved(pipelines: Any = None, spec_file: str | None = None, *, sandbo
         problems += probs
         if pipe:
             resolved.append((f"{base}[{i}]", pipe))
-    problems += unique.check(resolved) + ids.check_distinct(resolved)
+    problems += unique.check(resolved) + ids.check_distinct(resolved) + identity.check(resolved)
     if problems:
         raise SpecError(origin, problems)
     return origin, resolved

@@ -23,6 +23,7 @@ from .models import (
                      STREAMING_FLOW_SPEC,
                      field_paths,
 )
+from .profile import ProfileEnablement, ProfileEnablementProvider
 from .source_connection import SourceConnection, SourceConnectionProvider
 from .target_connection import TargetConnection, TargetConnectionProvider
 from .xdm_schema import XdmSchema, XdmSchemaProvider
@@ -30,7 +31,7 @@ from .xdm_schema import XdmSchema, XdmSchemaProvider
 __all__ = [
     "AEPClient", "AEPError", "AEPSettings", "BaseConnection", "BaseConnectionProvider", "DATA_LAKE_SPEC", "Dataflow",
     "DataflowProvider", "Dataset", "DatasetProvider", "EXPERIENCE_EVENT", "HTTP_STREAMING_SPEC", "MappingSet",
-    "MappingSetProvider", "PENDO_SPEC", "PROFILE", "STREAMING_FLOW_SPEC", "SourceConnection",
-    "SourceConnectionProvider", "TargetConnection", "TargetConnectionProvider", "XdmSchema", "XdmSchemaProvider",
-    "field_paths",
+    "MappingSetProvider", "PENDO_SPEC", "PROFILE", "ProfileEnablement", "ProfileEnablementProvider",
+    "STREAMING_FLOW_SPEC", "SourceConnection", "SourceConnectionProvider", "TargetConnection",
+    "TargetConnectionProvider", "XdmSchema", "XdmSchemaProvider", "field_paths",
 ]
