@@ -20,8 +20,10 @@ SERVER_FIELDS = {"id", "version", "imsOrg", "created", "updated", "createdClient
                  "viewId", "basePath", "files"}
 
 
-# Dataset tags that put a dataset's data into Real-Time Customer Profile and Identity Service.
-PROFILE_TAGS = ("unifiedProfile", "unifiedIdentity")
+# The dataset tag that puts a dataset's data into Real-Time Customer Profile. Its twin
+# `unifiedIdentity` (Identity Service) is not checked: the docs tie the Profile-enabled schema to
+# the Profile tag (profile/tutorials/dataset-configuration.md), and this project sets both together.
+PROFILE_TAGS = ("unifiedProfile",)
 
 
 def bad(message: str) -> AEPError:
@@ -83,7 +85,7 @@ class Catalog:
         return fields
 
     def check_profile_tags(self, ctx: RequestContext, fields: dict[str, Any]) -> None:
-        """`unifiedProfile` / `unifiedIdentity` `enabled:true` need a schema enabled for Profile
+        """`unifiedProfile: ["enabled:true"]` needs a schema enabled for Profile
         (profile/tutorials/dataset-configuration.md): 400 naming the schema otherwise."""
         tags = fields.get("tags") or {}
         enabled = [t for t in PROFILE_TAGS if "enabled:true" in (tags.get(t) or [])]
