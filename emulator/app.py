@@ -35,7 +35,17 @@ def create_app(data_dir: str, **settings) -> FastAPI:
 
     settings: token_ttl (s), clients {id: (secret, org)}, faults (config dict, see faults.py).
     """
-    from .services import admin, catalog, dataprep, flowservice, ims, inlet, schemaregistry  # noqa: PLC0415
+    from .services import (  # noqa: PLC0415
+        admin,
+        catalog,
+        dataprep,
+        flowservice,
+        identity,
+        ims,
+        inlet,
+        profile,
+        schemaregistry,
+    )
 
     os.makedirs(data_dir, exist_ok=True)
     app = EmulatorApp(title="aep-pipelines AEP emulator", docs_url=None, redoc_url=None, openapi_url=None)
@@ -47,6 +57,9 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     # Each service's backend (its rules and store, no HTTP); its routes reach it through app.state.
     app.state.flowservice = flowservice.FlowService(app.state.store)
     app.state.schemaregistry = schemaregistry.SchemaRegistry(app.state.store)
+    app.state.descriptors = schemaregistry.Descriptors(app.state.store)
+    app.state.identity = identity.IdentityService(app.state.store)
+    app.state.profile = profile.Profile(app.state.store)
     app.state.catalog = catalog.Catalog(app.state.store)
     app.state.dataprep = dataprep.DataPrep(app.state.store)
     app.state.inlet = inlet.Inlet(app.state.store)
@@ -76,4 +89,6 @@ def create_app(data_dir: str, **settings) -> FastAPI:
     app.include_router(dataprep.router, prefix="/data/foundation/conversion")
     app.include_router(schemaregistry.router, prefix="/data/foundation/schemaregistry")
     app.include_router(catalog.router, prefix="/data/foundation/catalog")
+    app.include_router(identity.router, prefix="/data/core/idnamespace")
+    app.include_router(profile.router, prefix="/data/core/ups")
     return app

@@ -91,6 +91,22 @@ def service_error(status: int, code: str, message: str) -> AEPError:
     )
 
 
+def identity_error(status: int, title: str, description: str, code: str) -> AEPError:
+    """Identity Service's namespace error body: `namespacevalidation` type, `report.code` (identity-service.yaml)."""
+    return AEPError(
+        status,
+        {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+         "type": "http://ns.adobe.com/adobecloud/problem/namespacevalidation", "status": status, "title": title,
+         "error": code, "description": description, "report": {"code": code, "message": description}},
+        {"x-request-id": request_id()},
+    )
+
+
+def profile_error(status: int, message: str) -> AEPError:
+    """Profile Access error body (`ResponseErrorContext` in profile.yaml): the status as a string."""
+    return AEPError(status, {"message": message, "cause": message, "statusCode": str(status)})
+
+
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -132,6 +148,11 @@ def route_error(path: str, status: int, message: str) -> AEPError:
         return service_error(status, _ROUTE_CODES["DP"][status], message)
     if path.startswith("/data/foundation/catalog"):
         return service_error(status, _ROUTE_CODES["CAT"][status], message)
+    if path.startswith("/data/core/idnamespace"):
+        code = {400: "INVALID_REQUEST_PARAMS", 404: "NAMESPACE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}[status]
+        return identity_error(status, "Namespace validation", message, code)
+    if path.startswith("/data/core/ups"):
+        return profile_error(status, message)
     if path.startswith("/collection"):
         slug = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}[status]
         return AEPError(status, {"type": f"https://ns.adobe.com/adobecloud/problem/data-collection-service-{slug}",

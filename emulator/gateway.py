@@ -14,7 +14,15 @@ from typing import Callable
 
 from fastapi import Request
 
-from .errors import content_type_error, flow_error, gateway_error, service_error, xdm_error
+from .errors import (
+    content_type_error,
+    flow_error,
+    gateway_error,
+    identity_error,
+    profile_error,
+    service_error,
+    xdm_error,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,11 @@ def _missing_sandbox(service: str):
         return flow_error(400, 2105, "Header is missing: x-sandbox-name")
     if service == "schemaregistry":
         return xdm_error(400, 1010, "Missing header", "The x-sandbox-name header is required")
+    if service == "identity":
+        return identity_error(400, "Namespace validation", "Header is missing: x-sandbox-name",
+                              "INVALID_REQUEST_PARAMS")
+    if service == "profile":
+        return profile_error(400, "Header is missing: x-sandbox-name")
     # Data Prep and Catalog document no code for it: Flow Service's number, in their own code format.
     prefix = {"dataprep": "DP", "catalog": "CAT"}.get(service, "GATEWAY")
     return service_error(400, f"{prefix}-2105", "Header is missing: x-sandbox-name")

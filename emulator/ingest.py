@@ -35,6 +35,7 @@ MAPPER_ERROR = mapping.MAPPER_ERROR
 VALIDATION_ERROR = "INGEST-1212-400"
 FLOW_DISABLED = "INGEST-1401-400"
 TARGET_MISSING = "INGEST-1404-400"
+IDENTITY_MISSING = "INGEST-1213-400"
 
 
 def problem(status: int, slug: str, title: str, message: str, **extra: Any) -> AEPError:
@@ -60,6 +61,7 @@ class Target:
     dataset_id: str | None = None
     index: dict[str, dict[str, Any]] | None = None
     mapping_set: dict[str, Any] | None = None
+    primary: tuple[str, str, str] | None = None  # (dot path, pointer, namespace) of the schema's primary identity
     problem: tuple[str, str] | None = None  # (code, message) failing every event of this post
     cacheable: bool = True  # False for an authenticated inlet: its token may expire at any moment
 
@@ -111,6 +113,10 @@ def _resolve_target(store, inlet_id: str, flow_id: str | None, auth: str) -> Tar
     schema = xdm.get_schema(store, org, sandbox, schema_id) if schema_id else None
     if schema is not None:
         target.index = xdm.field_index(schema, store, org, sandbox)
+        primary = kinds.primary_identity(store, org, sandbox, schema["$id"])
+        if primary is not None:
+            pointer = primary["xdm:sourceProperty"]
+            target.primary = (".".join(pointer.strip("/").split("/")), pointer, str(primary["xdm:namespace"]))
     for t in flow.get("transformations") or []:
         if str(t.get("name", "")).lower() == "mapping":
             params = t.get("params") or {}
@@ -160,6 +166,15 @@ def process(target: Target, event: Any, received: int) -> Outcome:
         errors = xdm.validate_record(record, index)
         if errors:
             return Outcome(code=VALIDATION_ERROR, errors=errors)
+    if target.primary is not None:
+        path, pointer, namespace = target.primary
+        value: Any = record
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return Outcome(code=IDENTITY_MISSING, errors=[
+                f"Missing primary identity: the record has no value at {pointer} (namespace {namespace}), "
+                "the schema's primary identity field"])
     return Outcome(record=record)
 
 

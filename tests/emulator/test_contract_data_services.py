@@ -37,6 +37,7 @@ from .data_helpers import (
     response_schema,
     validate,
 )
+from .identity_helpers import descriptor, enable_profile
 
 
 @pytest.fixture
@@ -190,8 +191,10 @@ def test_item_5_schema_registry(api, sr_spec):
     validate(sr_spec, response_schema(sr_spec, "/{CONTAINER_ID}/schemas", "get", 200), listing)
     assert {x["$id"] for x in listing["results"]} == {c["$id"] for c in created}
 
+    # Not the union tag: enabling Profile needs a primary identity first and cannot be undone by
+    # the PUT below (tests/emulator/test_profile.py).
     r = api.patch(f"{SR}/tenant/schemas/{s['meta:altId']}",
-                  [{"op": "add", "path": "/meta:immutableTags", "value": ["union"]}])
+                  [{"op": "replace", "path": "/description", "value": "patched"}])
     assert r.status_code == 200
     validate(sr_spec, response_schema(sr_spec, "/tenant/schemas/{SCHEMA_ID}", "patch", 200), r.json())
     assert r.json()["version"] == "1.1"
@@ -228,6 +231,9 @@ def test_item_6_catalog(api, cat_spec):
     validate(cat_spec, response_schema(cat_spec, "/dataSets", "get", 200), listing)
     assert list(listing) == [ds_id]
 
+    # The Profile tag needs a Profile schema: a primary identity, then the union tag.
+    descriptor(api, {"$id": schema_id}, ns="Email")
+    enable_profile(api, {"$id": schema_id})
     r = api.patch(f"{CAT}/dataSets/{ds_id}", [{"op": "add", "path": "/tags/unifiedProfile",
                                                "value": ["enabled:true"]}],
                   headers={"Content-Type": "application/json-patch+json"})

@@ -57,9 +57,11 @@ def test_fuzz_covers_what_the_emulator_serves(emulator):
             op = result.ok()
             covered.add((op.method.upper(), fz.route_regex(base + op.path)))
     # Not in any spec: lower-case Catalog aliases, trailing-slash variants, the records reader,
-    # DELETE of a mapping set (Data Prep documents none), IMS and the /mixins alias POST.
+    # DELETE of a mapping set (Data Prep documents none), IMS and the /mixins alias POST, and
+    # Profile's entity lookup (profile.yaml has it, but its one success needs ingested data that
+    # query parameters the fuzzer invents never name; tests/emulator/test_profile.py covers it).
     not_in_specs = ("/data/foundation/catalog/datasets", "/data/foundation/export/", "/ims/",
-                    "/data/foundation/conversion/mappingSets/{set_id}")
+                    "/data/foundation/conversion/mappingSets/{set_id}", "/data/core/ups/")
     missing = []
     for route in emulator.admin("GET", "routes"):
         concrete = route["path"].replace("{fg_id:path}", "x1").replace("{schema_id:path}", "x1")

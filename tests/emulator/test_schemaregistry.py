@@ -23,6 +23,7 @@ from .data_helpers import (
     pendo_schema_body,
     quote,
 )
+from .identity_helpers import descriptor
 
 
 @pytest.fixture
@@ -261,6 +262,7 @@ def test_schema_needs_exactly_one_class_and_existing_compatible_field_groups(api
 
 def test_patch_bumps_version_without_if_match(api):
     s = api.schema()
+    descriptor(api, s, ns="Email")  # enabling Profile (the union tag) needs a primary identity
     r = api.patch(f"{SR}/tenant/schemas/{s['meta:altId']}",
                   [{"op": "add", "path": "/meta:immutableTags", "value": ["union"]}])
     assert r.status_code == 200, r.text

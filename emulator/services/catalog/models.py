@@ -20,6 +20,12 @@ SERVER_FIELDS = {"id", "version", "imsOrg", "created", "updated", "createdClient
                  "viewId", "basePath", "files"}
 
 
+# The dataset tag that puts a dataset's data into Real-Time Customer Profile. Its twin
+# `unifiedIdentity` (Identity Service) is not checked: the docs tie the Profile-enabled schema to
+# the Profile tag (profile/tutorials/dataset-configuration.md), and this project sets both together.
+PROFILE_TAGS = ("unifiedProfile",)
+
+
 def bad(message: str) -> AEPError:
     """Catalog's 400 (CAT-1003-400)."""
     return service_error(400, "CAT-1003", message)
@@ -78,9 +84,23 @@ class Catalog:
                                    "contentType": ref.get("contentType") or "application/vnd.adobe.xed+json;version=1"}
         return fields
 
+    def check_profile_tags(self, ctx: RequestContext, fields: dict[str, Any]) -> None:
+        """`unifiedProfile: ["enabled:true"]` needs a schema enabled for Profile
+        (profile/tutorials/dataset-configuration.md): 400 naming the schema otherwise."""
+        tags = fields.get("tags") or {}
+        enabled = [t for t in PROFILE_TAGS if "enabled:true" in (tags.get(t) or [])]
+        if not enabled:
+            return
+        schema_id = (fields.get("schemaRef") or {}).get("id")
+        schema = xdm.get_schema(self.store, ctx.org, ctx.sandbox, schema_id) if schema_id else None
+        if not kinds.is_profile_schema(schema):
+            raise bad(f"Tag {enabled[0]} enabled:true needs a schema enabled for Profile; schema "
+                      f"{schema_id or '(none)'} has no 'union' in meta:immutableTags. Enable the schema first")
+
     def create(self, ctx: RequestContext, body: Any) -> dict[str, Any]:
         """Create a dataset from a dataSetRequest body; the stored dataset."""
         fields = self._check_request(ctx, body)
+        self.check_profile_tags(ctx, fields)
         ds_id = hex_id(12)
         now = now_ms()
         doc = {
@@ -143,6 +163,7 @@ class Catalog:
     def _save_update(self, ctx: RequestContext, doc: dict[str, Any], new_fields: dict[str, Any]) -> dict[str, Any]:
         updated = {k: v for k, v in doc.items() if k in SERVER_FIELDS}
         updated.update(new_fields)
+        self.check_profile_tags(ctx, updated)
         updated.update(version=_bump(doc.get("version", "1.0.0")), updated=now_ms(), updatedUser=ctx.user)
         self.store.put(kinds.DATASET, ctx.org, ctx.sandbox, doc["id"], updated)
         return updated

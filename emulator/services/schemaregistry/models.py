@@ -179,13 +179,14 @@ class SchemaRegistry:
     def create(self, ctx: RequestContext, collection: str, body: Any) -> dict[str, Any]:
         """Create a tenant schema or field group from a request body; the stored resource."""
         with self.store.tx():
-            return self._save(ctx, collection, self._builders[collection](ctx, body, None))
+            doc = self._builders[collection](ctx, body, None)
+            return self._guarded_save(ctx, collection, None, doc)
 
     def replace(self, ctx: RequestContext, collection: str, resource_id: str, body: Any) -> dict[str, Any]:
         """Replace a resource with a full body (as for create): same `$id`, version bumped."""
         with self.store.tx():
             prev = self.get(ctx, "tenant", collection, resource_id)
-            return self._save(ctx, collection, self._builders[collection](ctx, body, prev))
+            return self._guarded_save(ctx, collection, prev, self._builders[collection](ctx, body, prev))
 
     def patch(self, ctx: RequestContext, collection: str, resource_id: str, ops: Any) -> dict[str, Any]:
         """Apply an RFC 6902 patch (no If-Match, as in AEP): version bumped, all or nothing."""
@@ -195,7 +196,7 @@ class SchemaRegistry:
                 patched = apply_patch(prev, ops)
             except PatchError as exc:
                 raise bad(f"Invalid patch: {exc}") from None
-            return self._save(ctx, collection, self._builders[collection](ctx, patched, prev))
+            return self._guarded_save(ctx, collection, prev, self._builders[collection](ctx, patched, prev))
 
     def delete(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
         """Delete a resource; a field group only while no schema references it (XDM-1023-400)."""
@@ -206,7 +207,58 @@ class SchemaRegistry:
                     if doc["$id"] in xdm.references(schema):
                         raise bad(f"Field group {doc['$id']} is referenced by schema {schema['$id']}; "
                                   "remove it from the schema first", code=1023)
+            if collection == "schemas":
+                if kinds.is_profile_schema(doc):
+                    raise bad(f"Schema {doc['$id']} is enabled for Profile (meta:immutableTags 'union') and "
+                              "cannot be deleted", code=1042)
+                # The schema's descriptors describe nothing once it is gone: they go with it.
+                for d in kinds.descriptors_of(self.store, ctx.org, ctx.sandbox, doc["$id"]):
+                    self.store.delete(kinds.DESCRIPTOR, ctx.org, ctx.sandbox, d["@id"])
             self.store.delete(_KIND[collection], ctx.org, ctx.sandbox, doc["meta:altId"])
+
+    def _guarded_save(self, ctx: RequestContext, collection: str, prev: dict[str, Any] | None,
+                      doc: dict[str, Any]) -> dict[str, Any]:
+        """Save a written resource inside the caller's transaction, then apply Profile's one-way doors
+        (raising rolls the write back): the union tag stays, enabling needs a primary identity, and a
+        Profile-enabled schema keeps every field it has, whether the change comes from the schema
+        or from one of its field groups."""
+        if collection == "schemas":
+            tags = doc.get("meta:immutableTags", [])
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise bad("'meta:immutableTags' must be an array of strings")
+            if kinds.is_profile_schema(prev) and not kinds.is_profile_schema(doc):
+                raise bad(f"Schema {prev['$id']} is enabled for Profile: the 'union' tag of meta:immutableTags "
+                          "cannot be removed", code=1040)
+            if kinds.is_profile_schema(doc) and not kinds.is_profile_schema(prev) and \
+                    kinds.primary_identity(self.store, ctx.org, ctx.sandbox, doc["$id"]) is None:
+                raise bad(f"Missing Primary Identity: schema {doc['$id']} needs a primary identity descriptor "
+                          "(POST /tenant/descriptors with xdm:isPrimary true) before it can be enabled for Profile",
+                          code=1041)
+        before = self._profile_indexes(ctx, collection, prev)
+        saved = self._save(ctx, collection, doc)
+        for schema_id, fields in before.items():
+            schema = doc if collection == "schemas" else xdm.get_schema(self.store, ctx.org, ctx.sandbox, schema_id)
+            after = xdm.field_index(schema, self.store, ctx.org, ctx.sandbox)
+            lost = [p for p in fields if p not in after]
+            changed = [p for p in fields if p in after and fields[p].get("type") != after[p].get("type")]
+            if lost or changed:
+                what = "; ".join(([f"removes {', '.join(lost)}"] if lost else [])
+                                 + ([f"changes the type of {', '.join(changed)}"] if changed else []))
+                raise bad(f"Schema {schema_id} is enabled for Profile and its fields cannot be removed or changed: "
+                          f"this update {what}", code=1043)
+        return saved
+
+    def _profile_indexes(self, ctx: RequestContext, collection: str, prev: dict[str, Any] | None
+                         ) -> dict[str, dict[str, dict[str, Any]]]:
+        """The field index of each Profile-enabled schema a write of `prev` can change, by schema `$id`."""
+        if prev is None:
+            return {}
+        if collection == "schemas":
+            schemas = [prev] if kinds.is_profile_schema(prev) else []
+        else:
+            schemas = [s for s in self.store.list(kinds.SCHEMA, ctx.org, ctx.sandbox) if kinds.is_profile_schema(s)
+                       and prev["$id"] in xdm.extended_field_groups(s, self.store, ctx.org, ctx.sandbox)]
+        return {s["$id"]: xdm.field_index(s, self.store, ctx.org, ctx.sandbox) for s in schemas}
 
     def _save(self, ctx: RequestContext, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
         self.store.put(_KIND[collection], ctx.org, ctx.sandbox, doc["meta:altId"], doc)
