@@ -243,6 +243,9 @@ def why(c: dict[str, Any]) -> list[str]:
     if c["gone"]:
         return ["missing in AEP (deleted outside Pulumi): it will be created again"]
     out: list[str] = []
+    if c["type"] == "ProfileEnablement" and c["op"] == "create":
+        out.append("enables the schema for Real-Time Customer Profile: this cannot be undone (AEP never lets the "
+                   "schema be disabled, deleted or lose fields; docs/identity-and-profile.md)")
     for k, (old, new) in c["fields"].items():
         if c["op"] == "replace" and new == UNKNOWN:
             out.append(f"{k}: follows a replaced or recreated dependency")

@@ -67,6 +67,40 @@ def removal_losses(deployment: dict[str, Any], declared: Iterable[str]) -> list[
     return losses
 
 
+PROFILE_TYPE = "pulumi-python:dynamic/aep:ProfileEnablement"
+
+
+def profile_refusal(deployment: dict[str, Any], pipes: Iterable[Any], stack: str) -> str | None:
+    """Why a plan that takes Profile away from a deployed pipeline is refused, or None.
+
+    AEP cannot disable Profile on a schema, nor delete a Profile schema: `profile: false` is a
+    plan no `up` can carry out, and removing the pipeline leaves the schema enabled in AEP."""
+    by_name = {n: p for p in pipes for n in (p.name, *p.previous_names)}
+    components = {r.get("urn"): str(r.get("urn")).split("::")[-1] for r in deployment.get("resources") or []
+                  if str(r.get("type", "")).startswith("aep-pipelines:index:")}
+    lines = []
+    for r in deployment.get("resources") or []:
+        if r.get("type") != PROFILE_TYPE or components.get(r.get("parent")) is None:
+            continue
+        name = components[r["parent"]]
+        p = by_name.get(name)
+        if p is not None and p.profile:
+            continue
+        if p is not None:
+            lines.append(f"  - pipeline {name!r} says `profile: false`, but its schema {r.get('id')} is enabled for "
+                         "Profile, and AEP cannot disable Profile on a schema: keep `profile: true` (to stop "
+                         "using Profile, build a new pipeline with a new schema title and retire this one)")
+        elif not allowed():
+            lines.append(f"  - pipeline {name!r} is no longer in the spec, but its schema {r.get('id')} is enabled "
+                         "for Profile: AEP cannot delete it, so it would stay in the sandbox, enabled; to go ahead, "
+                         f"run `pulumi state unprotect '{r.get('urn')}' --stack {stack}`, then `make up` with "
+                         f"{ALLOW_ENV}=1")
+    if not lines:
+        return None
+    return "\n".join(["refused (one-way door): Profile cannot be taken away from a schema:", *lines,
+                      "Nothing was changed (no AEP call was made)."])
+
+
 def refusal(losses: list[Loss], stack: str) -> str:
     """The message that refuses a plan with losses: each object and what is lost, and how to allow it."""
     gone = sorted({loss.pipeline for loss in losses})
@@ -102,7 +136,11 @@ def preflight(stack: str) -> None:
     if spec is None:
         return  # the program names the spec's problems
     declared = [n for _, p in spec[1] for n in (p.name, *p.previous_names)]
-    losses = removal_losses(renames.deployment_of(proc.stdout), declared)
+    deployment = renames.deployment_of(proc.stdout)
+    error = profile_refusal(deployment, [p for _, p in spec[1]], stack)
+    if error is not None:
+        raise CliError(error)
+    losses = removal_losses(deployment, declared)
     if losses and not allowed():
         raise CliError(refusal(losses, stack))
     if losses:

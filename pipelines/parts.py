@@ -27,10 +27,13 @@ from providers import (
     TargetConnectionProvider,
     XdmSchemaProvider,
 )
+from providers.models import STANDARD_NAMESPACE_CODES
 
 from .problems import Problem
 
 SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
+# A dataset's records reach Profile (and its identities the identity graph) with these tags.
+PROFILE_TAGS = {"unifiedProfile": ["enabled:true"], "unifiedIdentity": ["enabled:true"]}
 TENANT_PLACEHOLDER = "{tenantId}"
 
 
@@ -80,7 +83,7 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
     out: dict[str, dict[str, Any]] = {
         "schema": dict(title=p.schema_title, description=p.schema_description, class_id=p.class_id,
                        tenant_id=p.tenant_id, fields=p.fields, sandbox=sb, adopt_id=adopt.get("schema"),
-                       allow_replace=ONE_WAY_DOORS <= allow or None),
+                       allow_replace=ONE_WAY_DOORS <= allow or None, profile=p.profile or None),
         "dataset": dict(name=p.dataset_name, description=p.dataset_description, tags=p.dataset_tags or None,
                         sandbox=sb, adopt_id=adopt.get("dataset"), allow_replace="dataset" in allow or None),
         "source": dict(name=p.source_name, description=p.source_description,
@@ -94,6 +97,13 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
                      partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb,
                      adopt_id=adopt.get("flow"), allow_replace="flow" in allow or None),
     }
+    out["dataset"]["tags"] = {**(p.dataset_tags or {}), **PROFILE_TAGS} if p.profile else out["dataset"]["tags"]
+    canonical = {c.lower(): c for c in STANDARD_NAMESPACE_CODES} | {ns["code"].lower(): ns["code"]
+                                                                    for ns in p.namespaces}
+    out["identities"] = [dict(source_property=f"/_{p.tenant_id}/" + d["field"].replace(".", "/"),
+                              namespace=canonical.get(d["namespace"].lower(), d["namespace"]),
+                              primary=d["primary"], sandbox=sb) for d in p.identities]
+    out["profile"] = dict(sandbox=sb)
     if p.account is not None:
         out["account"] = dict(name=p.account.name, description=p.account.description,
                               connection_spec_id=SOURCE_SPECS[p.source_kind], auth_spec_name=p.account.auth_spec_name,

@@ -29,13 +29,16 @@ from providers import (
     BaseConnection,
     Dataflow,
     Dataset,
+    IdentityDescriptor,
+    IdentityNamespace,
     MappingSet,
+    ProfileEnablement,
     SourceConnection,
     TargetConnection,
     XdmSchema,
 )
 
-from . import parts
+from . import identity, parts
 from .shards import options_for
 from .spec import Pipeline
 from .workspace import is_loopback
@@ -83,7 +86,8 @@ class StreamingPipeline(pulumi.ComponentResource):
     pipeline: Pipeline
 
     def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None,
-                 type_token: str = "aep-pipelines:index:StreamingPipeline"):
+                 type_token: str = "aep-pipelines:index:StreamingPipeline",
+                 namespaces: dict[tuple[str, str], IdentityNamespace] | None = None):
         if pipeline.previous_names:
             # A renamed pipeline is the same Pulumi resource under a new name: the engine moves
             # its state, and the children follow (their names start with the component's, so
@@ -91,6 +95,7 @@ class StreamingPipeline(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 aliases=[pulumi.Alias(name=old) for old in pipeline.previous_names]))
         super().__init__(type_token, name, None, opts)
+        namespaces = namespaces or {}
         p = self.pipeline = pipeline
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete or None)
         allow = allowed_replacements(p)
@@ -100,7 +105,22 @@ class StreamingPipeline(pulumi.ComponentResource):
                                                                           "dataset" not in allow))
 
         i = parts.inputs(p, allowed_replacements(p))
-        self.schema = XdmSchema(f"{name}-schema", **i["schema"], opts=child)
+        # AEP cannot delete a Profile-enabled schema, nor its primary identity: destroy leaves them.
+        undeletable = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)) \
+            if p.profile else child
+        self.schema = XdmSchema(f"{name}-schema", **i["schema"], opts=undeletable)
+        self.identities = [IdentityDescriptor(
+            f"{name}-identity-{d['source_property'].split('/', 2)[2].replace('/', '-')}", **d, schema_id=self.schema.id,
+            opts=pulumi.ResourceOptions.merge(undeletable if d["primary"] else child, pulumi.ResourceOptions(
+                depends_on=[namespaces[key] for key in [(p.sandbox, d["namespace"].lower())] if key in namespaces])))
+            for d in i["identities"]]
+        self.profile = None
+        if p.profile:
+            # Protected: taking Profile away would be a plan AEP cannot carry out (pipelines/guards.py).
+            self.profile = ProfileEnablement(f"{name}-profile", **i["profile"], schema_id=self.schema.id,
+                                             opts=pulumi.ResourceOptions.merge(undeletable, pulumi.ResourceOptions(
+                                                 protect=True, depends_on=[d for d in self.identities])))
+            kept = pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[self.profile]))
         self.dataset = Dataset(f"{name}-dataset", **i["dataset"], schema_id=self.schema.id, opts=kept)
         self.account = BaseConnection(f"{name}-account", **i["account"], opts=child) if "account" in i else None
         self.source = SourceConnection(
@@ -143,20 +163,27 @@ class StreamingPipeline(pulumi.ComponentResource):
 class PendoPipeline(StreamingPipeline):
     """The Pendo preset: a Pendo webhook source (JSON, no account) into the tutorial's objects."""
 
-    def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, pipeline: Pipeline, opts: pulumi.ResourceOptions | None = None,
+                 namespaces: dict[tuple[str, str], IdentityNamespace] | None = None):
         if pipeline.source_kind != "pendo":
             raise ValueError(f"PendoPipeline {name!r} needs a pendo source, not {pipeline.source_kind!r}: "
                              "use StreamingPipeline")
-        super().__init__(name, pipeline, opts, type_token="aep-pipelines:index:PendoPipeline")
+        super().__init__(name, pipeline, opts, type_token="aep-pipelines:index:PendoPipeline", namespaces=namespaces)
 
 
 def build(pipelines: list[Pipeline],
           providers: Sequence[pulumi.ProviderResource] = ()) -> dict[str, StreamingPipeline]:
-    """One component per pipeline, Pendo sources through the Pendo preset; with provider
-    shards (pipelines.shards), each on the shard its name hashes to."""
+    """The stack's custom identity namespaces, then one component per pipeline (Pendo sources
+    through the Pendo preset); with provider shards (pipelines.shards), each on the shard its
+    name hashes to."""
+    namespaces: dict[tuple[str, str], IdentityNamespace] = {}
+    for (sandbox, key), ns in identity.declared([("", p) for p in pipelines]).items():
+        # Namespaces are the sandbox's, not one pipeline's: other pipelines use them by code.
+        res = f"namespace-{sandbox}-{key}"
+        namespaces[(sandbox, key)] = IdentityNamespace(res, **ns, sandbox=sandbox, opts=options_for(res, providers))
     out: dict[str, StreamingPipeline] = {}
     for p in pipelines:
         cls = PendoPipeline if p.source_kind == "pendo" else StreamingPipeline
         # The shard follows the first name, so a rename keeps the pipeline on its provider.
-        out[p.name] = cls(p.name, p, opts=options_for(p.identity, providers))
+        out[p.name] = cls(p.name, p, opts=options_for(p.identity, providers), namespaces=namespaces)
     return out

@@ -13,7 +13,8 @@ import re
 from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
-from pulumi.dynamic import Resource
+from pulumi.dynamic import CheckFailure, CheckResult, Resource
+from pulumi.output import contains_unknowns
 from pydantic import AfterValidator
 
 from .base import AEPProvider, ProviderError, error_cause, member_ops, resource_args
@@ -25,6 +26,7 @@ from .models import (
     InputError,
     Managed,
     Name,
+    Passive,
     XdmField,
     check_field_names,
     drop_default_titles,
@@ -49,6 +51,9 @@ class XdmSchemaArgs(AEPArgs):
     tenant_id: Annotated[Annotated[str, AfterValidator(normalize_tenant)] | None,
                          Managed(replaces=True, server_default=True)] = None
     fields: Annotated[Annotated[dict[str, XdmField], AfterValidator(drop_default_titles)] | None, Managed()] = None
+    # Set by the component when the schema is enabled for Profile (ProfileEnablement): AEP then
+    # refuses to delete or replace it, or to take a field away, so check() refuses such a plan.
+    profile: Annotated[bool | None, Passive()] = None
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         if "fields" in unknown or not self.fields:
@@ -79,6 +84,28 @@ class XdmSchemaProvider(AEPProvider):
     allow_kinds = "schema, dataset, flow"
     replacement_loses = ("the new schema has another $id, so its dataset is replaced too (the data ingested "
                          "into it is deleted) and so is its dataflow (the webhook URL changes)")
+
+    def check(self, _olds: dict, news: dict) -> CheckResult:
+        """As for every resource, plus the Profile one-way door: a deployed Profile schema keeps its fields."""
+        result = super().check(_olds, news)
+        if result.failures or not (_olds or {}).get("profile") or contains_unknowns(result.inputs.get("fields")):
+            return result
+        olds, args = _olds, self.parse(result.inputs)
+        lost = _lost_fields(olds.get("fields") or {}, result.inputs.get("fields") or {})
+        replaced = sorted(f.name for f in self.fields if f.replaces and f.name in olds
+                          and f.norm(olds.get(f.name)) != f.norm(result.inputs.get(f.name)))
+        why = []
+        if lost:
+            why.append(f"take away or retype field(s) {', '.join(lost)}")
+        if replaced:
+            why.append(f"change {', '.join(replaced)}, which replaces the schema")
+        if not why:
+            return result
+        return CheckResult(news, [CheckFailure("fields" if lost else replaced[0], (
+            f"refused (one-way door): schema {args.title!r} is enabled for Profile, and AEP does not let a Profile "
+            f"schema {' or '.join(why)}: nothing was changed. "
+            + ("Keep the fields (a field no longer mapped costs nothing)" if lost else f"Keep {', '.join(replaced)}")
+            + ", or build a new pipeline with a new schema title"))])
 
     def create_object(self, api: AEPClient, args: XdmSchemaArgs) -> tuple[str, dict]:
         """POST the field group, then the schema referencing it (the group is removed if that fails)."""
@@ -203,6 +230,20 @@ class XdmSchemaProvider(AEPProvider):
 
 
 # -- translation helpers --------------------------------------------------------------------------
+
+
+def _lost_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """The fields of `old` that `new` drops or gives another type, by path."""
+    out = []
+    for name, f in old.items():
+        g = new.get(name)
+        if not isinstance(g, dict) or not isinstance(f, dict) or g.get("type") != f.get("type"):
+            out.append(prefix + name)
+        elif f.get("properties"):
+            out += _lost_fields(f["properties"], g.get("properties") or {}, f"{prefix}{name}.")
+        elif isinstance(f.get("items"), dict):
+            out += _lost_fields({"[]": f["items"]}, {"[]": g.get("items")}, f"{prefix}{name}")
+    return out
 
 
 def _alt(doc: Any) -> str | None:
@@ -356,7 +397,8 @@ class XdmSchema(Resource, module="aep", name="XdmSchema"):
                  title: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
                  class_id: pulumi.Input[str] | None = None, tenant_id: pulumi.Input[str] | None = None,
                  sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
-                 allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
+                 allow_replace: pulumi.Input[bool] | None = None, profile: pulumi.Input[bool] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         """A schema and the tenant field group holding its custom fields.
 
         Args:
@@ -372,6 +414,8 @@ class XdmSchema(Resource, module="aep", name="XdmSchema"):
             sandbox: the AEP sandbox (default stack config aep:sandbox).
             adopt_id: the meta:altId or $id of an existing schema to manage instead of creating one.
             allow_replace: let a plan replace it, although its dataset and dataflow are replaced with it.
+            profile: whether a ProfileEnablement enables it: a plan that takes a field away, or replaces
+                it, is then refused (AEP refuses both for a Profile schema).
             opts: Pulumi resource options.
         """
         super().__init__(XdmSchemaProvider(), resource_name, *resource_args(XdmSchemaProvider, locals()))
