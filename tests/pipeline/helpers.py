@@ -58,9 +58,17 @@ class Plan:
             k for k in set(old) | set(new) if not k.startswith("__") and old.get(k) != new.get(k))
 
 
-def copy_real_project(dest: pathlib.Path) -> pathlib.Path:
-    """A copy of the repository's Pulumi project (see copy_project)."""
-    return copy_project(ROOT, dest)
+TUTORIAL = pathlib.Path(__file__).parent / "data" / "tutorial.yaml"
+
+
+def copy_real_project(dest: pathlib.Path, spec: pathlib.Path | None = TUTORIAL) -> pathlib.Path:
+    """A copy of the repository's Pulumi project (see copy_project) whose pipelines.yaml is
+    `spec`: by default the tutorial pipeline (data lake only), which the call counts and the
+    fidelity table are measured on; None keeps the repository's own (identity and Profile)."""
+    work = copy_project(ROOT, dest)
+    if spec is not None:
+        (work / "pipelines.yaml").write_text(spec.read_text())
+    return work
 
 
 class Project:
@@ -77,8 +85,8 @@ class Project:
         return name
 
     def default_spec(self) -> dict[str, Any]:
-        """The repository's own pipelines.yaml (the tutorial pipeline), as data to modify."""
-        return yaml.safe_load((ROOT / "pipelines.yaml").read_text())
+        """The tutorial pipeline (tests/pipeline/data/tutorial.yaml), as data to modify."""
+        return yaml.safe_load(TUTORIAL.read_text())
 
     def stack(self, name: str, sandbox: str, spec_file: str | None = None,
               extra: dict[str, Any] | None = None) -> auto.Stack:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
 from pipelines.spec import DEFAULT_MAPPINGS, SpecError, load
 from tests.support.engine import ROOT
+
+from .helpers import TUTORIAL
 
 KW = {"sandbox": "dev", "tenant_id": "extconndev"}
 
@@ -30,8 +34,17 @@ def test_the_default_is_the_tutorial_pipeline():
     assert len(DEFAULT_MAPPINGS) == 5
 
 
-def test_the_repository_spec_file_spells_out_the_default():
-    assert load(spec_file="pipelines.yaml", base_dir=ROOT, **KW) == load(**KW)
+def test_the_tutorial_spec_file_spells_out_the_default():
+    assert load(spec_file=str(TUTORIAL), base_dir=ROOT, **KW) == load(**KW)
+
+
+def test_the_repository_spec_is_the_tutorial_with_a_primary_identity_and_profile():
+    (p,) = load(spec_file="pipelines.yaml", base_dir=ROOT, **KW)
+    (tutorial,) = load(**KW)
+    assert replace(p, identities=(), namespaces=(), profile=False) == tutorial
+    assert p.identities == ({"field": "visitorId", "namespace": "PENDOVISITOR", "primary": True},)
+    assert p.namespaces == ({"code": "PENDOVISITOR", "name": "Pendo visitor", "description": None,
+                             "id_type": "Cross_device"},) and p.profile
 
 
 def test_structured_config_and_json_text_and_several_pipelines():
@@ -51,7 +64,7 @@ def test_unknown_fields_name_the_path_and_the_closest_field():
 
 
 def test_a_destination_outside_the_schema_is_named_with_suggestions(tmp_path):
-    spec = yaml.safe_load((ROOT / "pipelines.yaml").read_text())
+    spec = yaml.safe_load(TUTORIAL.read_text())
     spec["pipelines"][0]["mappings"][4]["destination"] = "_{tenantId}.guideTitle"
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
     (msg,) = problems(spec_file="p.yaml", base_dir=tmp_path)
