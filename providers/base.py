@@ -214,7 +214,7 @@ class AEPProvider(ResourceProvider):
         olds = _olds or {}
         props = {k: v for k, v in news.items() if not k.startswith("__")}
         nf = self.name_field
-        if props.get(nf) is None:
+        if props.get(nf) is None and self.args_model.auto_name:
             props[nf] = olds.get(nf) or f"{self.name_prefix}-{''.join(secrets.choice(_ALPHABET) for _ in range(7))}"
         unknown = {k for k, v in props.items() if contains_unknowns(v)}
         known = {k: v for k, v in props.items() if k not in unknown}

@@ -44,6 +44,12 @@ FLOW_SPECS = {STREAMING_FLOW_SPEC: "GenericStreamingAEP"}
 # Connection specs whose sources are streaming and therefore use the streaming provider id.
 STREAMING_SOURCE_SPECS = {PENDO_SPEC, HTTP_STREAMING_SPEC}
 
+# The standard identity namespaces every sandbox has (Identity Service, list-namespaces.md):
+# looked up by code, never created. AEP compares codes ignoring letter case.
+STANDARD_NAMESPACE_CODES = ("CORE", "ECID", "Email", "Phone", "WAID", "TNTID", "AAID", "AdCloud", "GAID", "IDFA")
+# The idType of a custom namespace, as Identity Service's namespaceCreate spells it.
+ID_TYPES = ("Cookie", "Cross_device", "Device", "Email", "Mobile", "Non_people", "Phone")
+
 EXPERIENCE_EVENT = "https://ns.adobe.com/xdm/context/experienceevent"
 PROFILE = "https://ns.adobe.com/xdm/context/profile"
 CLASS_ALIASES = {"experienceevent": EXPERIENCE_EVENT, "experience-event": EXPERIENCE_EVENT,
@@ -164,6 +170,8 @@ class AEPArgs(_Model):
     _required: ClassVar[dict[str, str]] = {}
     # Fields that become part of the stored inputs (everything but these is managed state).
     name_field: ClassVar[str] = "name"
+    # Whether check() names an unnamed object `<prefix>-<7 random characters>`.
+    auto_name: ClassVar[bool] = True
 
     sandbox: Annotated[Sandbox | None, Managed(replaces=True)] = Field(
         None, description="the AEP sandbox, e.g. from stack config aep:sandbox")
@@ -370,7 +378,8 @@ def _balanced(expr: str) -> bool:
 # The args models live in their resources' modules; these names keep the old imports working.
 _MOVED = {"XdmSchemaArgs": "xdm_schema", "DatasetArgs": "dataset", "BaseConnectionArgs": "base_connection",
           "SourceConnectionArgs": "source_connection", "TargetConnectionArgs": "target_connection",
-          "MappingSetArgs": "mapping_set", "DataflowArgs": "dataflow"}
+          "MappingSetArgs": "mapping_set", "DataflowArgs": "dataflow", "IdentityNamespaceArgs": "identity_namespace",
+          "IdentityDescriptorArgs": "identity_descriptor"}
 
 
 def __getattr__(name: str) -> Any:
