@@ -5,6 +5,7 @@ and the errors that name the object, the status, AEP's code and the next step.""
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 
 import pytest
@@ -186,3 +187,23 @@ def test_descriptor_errors_name_status_code_and_next_step(h):
     assert "Next:" in text and "Traceback" not in text
     with pytest.raises(ProviderError, match=r"HTTP 400 XDM-1032-400.*POST /data/core/idnamespace/identities"):
         p.create(h.check(p, {**news, "source_property": ACCOUNT, "namespace": "NOSUCHNS", "primary": False}))
+
+
+def test_identity_service_calls_go_to_their_own_host(emulator, sandbox):
+    """Identity Service's host is a setting: namespaces follow it, the other services and IMS do not."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens once the socket is closed
+    elsewhere = Harness(emulator, sandbox, identityEndpoint=closed, retryBudget="0.3")
+    p, news = namespace(elsewhere, code=code())
+    elsewhere.reset()
+    with pytest.raises(ProviderError, match=rf"IdentityNamespace '{news['code']}': create failed: no response"
+                       r".*POST /data/core/idnamespace/identities"):
+        p.create(news)
+    assert elsewhere.calls() == {}
+    assert elsewhere.create(IdentityDescriptorProvider, schema_id=elsewhere.schema()[0], source_property=VISITOR,
+                            namespace="ECID")[0]  # Schema Registry still at the endpoint
+    here = Harness(emulator, sandbox, identityEndpoint=emulator.base_url + "/")
+    p, news = namespace(here, code=code())
+    here.reset()
+    assert p.create(news).id and here.calls() == {NS_POST: 1}
