@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from emulator import config as dev
 from providers import IdentityDescriptorProvider, IdentityNamespaceProvider
 from providers.base import ProviderError
 
@@ -207,3 +208,35 @@ def test_identity_service_calls_go_to_their_own_host(emulator, sandbox):
     p, news = namespace(here, code=code())
     here.reset()
     assert p.create(news).id and here.calls() == {NS_POST: 1}
+
+
+@pytest.fixture(scope="module")
+def faulty(make_module_emulator):
+    return make_module_emulator(name="identity-faults")
+
+
+@pytest.mark.parametrize("kind", ["namespace", "descriptor"])
+def test_a_create_whose_response_is_lost_leaves_one_object(faulty, sandbox, kind):
+    """The POST commits and the connection drops: the object is found again (by code; by schema
+    and field) and adopted, with no second POST."""
+    f = Harness(faulty, sandbox)
+    schema_id, c = schema_and_namespace(f)
+    if kind == "namespace":
+        p, news = namespace(f, code=code())
+        post, lookup, stored_kind = NS_POST, NS_LIST, "identityNamespace"
+    else:
+        p, news = descriptor(f, schema_id, c, primary=True)
+        post, lookup, stored_kind = D_POST, D_LIST, "descriptor"
+    before = faulty.admin("GET", f"objects/{stored_kind}?org={dev.DEV_ORG_ID}&sandbox={sandbox}")
+    faulty.set_faults({"script": [{"route": post, "responses": ["commit_then_drop"]}]})
+    try:
+        f.reset()
+        created = p.create(news)
+    finally:
+        faulty.clear_faults()
+    calls = f.calls()
+    assert calls[post] == 1 and calls[lookup] == (1 if kind == "namespace" else 2)  # descriptors list before, too
+    after = faulty.admin("GET", f"objects/{stored_kind}?org={dev.DEV_ORG_ID}&sandbox={sandbox}")
+    assert len(after) == len(before) + 1
+    assert created.id in {str(d.get("id") or d.get("@id")) for d in after}
+    assert p.diff(created.id, p.read(created.id, created.outs).outs, news).changes is False
