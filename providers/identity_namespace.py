@@ -142,7 +142,11 @@ class IdentityNamespaceProvider(AEPProvider):
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: IdentityNamespaceArgs,
                       changed: set[str]) -> dict:
         """PUT the full body; only name and description change (the code as AEP spells it)."""
-        api.update_namespace(args.sandbox, id_, self._body(args, olds.get("code")))
+        try:
+            api.update_namespace(args.sandbox, id_, self._body(args, olds.get("code")))
+        except Conflict as e:  # display names are unique in a sandbox too
+            raise ProviderError(f"{self.label(olds, id_)}: update failed: {error_cause(e)}. Next: the name "
+                                f"{args.name!r} belongs to another namespace: choose another name") from None
         return {}
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:

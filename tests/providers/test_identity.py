@@ -96,6 +96,11 @@ def test_namespace_409_adopts_the_same_namespace_and_refuses_another(h):
     with pytest.raises(ProviderError, match=rf"HTTP 409 INTEGRATION_NAME_EXISTS.*namespace {c!r}.*another name"):
         p.create(h.check(p, {**news, "code": code()}))
 
+    other = h.check(p, {**news, "code": code(), "name": None})
+    made = p.create(other)
+    with pytest.raises(ProviderError, match=r"update failed: HTTP 409 INTEGRATION_NAME_EXISTS.*choose another name"):
+        p.update(made.id, made.outs, h.check(p, {**other, "name": f"Visitors {c}"}))
+
 
 def test_namespace_adopt_id_brings_the_name_to_the_declared_one(h):
     c = code()
