@@ -4,6 +4,8 @@ each step. Destroy leaves the namespace, which AEP cannot delete, and says so.""
 
 from __future__ import annotations
 
+import base64
+import json
 import pathlib
 import uuid
 
@@ -61,6 +63,16 @@ def test_deploy_refresh_drift_and_destroy(h, tmp_path):
     assert up.outputs["descriptor_id"].value == desc["@id"]
     assert (desc["xdm:namespace"], desc["xdm:isPrimary"], desc["xdm:sourceProperty"]) == (
         code, True, f"/_{TENANT}/visitorId")
+
+    # The providers are pickled by reference: module and class name, nothing else.
+    backend = pathlib.Path(st.workspace.env_vars["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    (state_file,) = [f for f in backend.rglob("identity.json") if "stacks" in f.parts]
+    resources = json.loads(state_file.read_text())["checkpoint"]["latest"]["resources"]
+    blobs = {r["type"]: base64.b64decode(r["outputs"]["__provider"]) for r in resources
+             if r["type"].startswith("pulumi-python:dynamic/aep:Identity")}
+    assert set(blobs) == {"pulumi-python:dynamic/aep:IdentityNamespace", "pulumi-python:dynamic/aep:IdentityDescriptor"}
+    for blob in blobs.values():
+        assert len(blob) < 200 and b"_create_code" not in blob and b"providers.identity_" in blob
 
     # Nothing to do costs nothing; a refresh is one GET per object.
     h.reset()
