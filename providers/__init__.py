@@ -1,6 +1,7 @@
 """Pulumi dynamic providers for the AEP Flow Service ingestion chain.
 
     from providers import XdmSchema, Dataset, SourceConnection, TargetConnection, MappingSet, Dataflow
+    from providers import IdentityNamespace, IdentityDescriptor
 
 Importing this package has no side effects (no resources, no config reads, no network), but
 for one inside the dynamic-provider server: provider errors there are shown without a traceback
@@ -13,6 +14,8 @@ from .base_connection import BaseConnection, BaseConnectionProvider
 from .client import AEPClient, AEPError, AEPSettings
 from .dataflow import Dataflow, DataflowProvider
 from .dataset import Dataset, DatasetProvider
+from .identity_descriptor import IdentityDescriptor, IdentityDescriptorProvider
+from .identity_namespace import IdentityNamespace, IdentityNamespaceProvider
 from .mapping_set import MappingSet, MappingSetProvider
 from .models import (
                      DATA_LAKE_SPEC,
@@ -30,7 +33,8 @@ from .xdm_schema import XdmSchema, XdmSchemaProvider
 
 __all__ = [
     "AEPClient", "AEPError", "AEPSettings", "BaseConnection", "BaseConnectionProvider", "DATA_LAKE_SPEC", "Dataflow",
-    "DataflowProvider", "Dataset", "DatasetProvider", "EXPERIENCE_EVENT", "HTTP_STREAMING_SPEC", "MappingSet",
+    "DataflowProvider", "Dataset", "DatasetProvider", "EXPERIENCE_EVENT", "HTTP_STREAMING_SPEC", "IdentityDescriptor",
+    "IdentityDescriptorProvider", "IdentityNamespace", "IdentityNamespaceProvider", "MappingSet",
     "MappingSetProvider", "PENDO_SPEC", "PROFILE", "ProfileEnablement", "ProfileEnablementProvider",
     "STREAMING_FLOW_SPEC", "SourceConnection", "SourceConnectionProvider", "TargetConnection",
     "TargetConnectionProvider", "XdmSchema", "XdmSchemaProvider", "field_paths",

@@ -37,8 +37,8 @@ It owns everything the resource modules should not have to think about:
 
 Laid out as one transport and one module per AEP service: transport.py (settings, the
 secret, sessions, the token and the one retry loop), errors.py, and flow_service.py,
-data_prep.py, schema_registry.py, catalog.py (the endpoints, with the lookups that settle a
-lost response). This module puts them together and keeps every public name importable
+data_prep.py, schema_registry.py, catalog.py, identity_service.py (the endpoints, with the
+lookups that settle a lost response). This module puts them together and keeps every public name importable
 from `providers.client`.
 """
 
@@ -60,7 +60,16 @@ from .errors import (
     TransportError,
 )
 from .flow_service import FLOW_SERVICE, FlowService, etag_value
-from .schema_registry import SCHEMA_REGISTRY, XED_FULL_LOOKUP, XED_LISTING, XED_LOOKUP, SchemaRegistry
+from .identity_service import IDENTITY_SERVICE, IdentityService
+from .schema_registry import (
+    IDENTITY_DESCRIPTOR,
+    SCHEMA_REGISTRY,
+    XDM_DESCRIPTORS,
+    XED_FULL_LOOKUP,
+    XED_LISTING,
+    XED_LOOKUP,
+    SchemaRegistry,
+)
 from .transport import (
     CONFIG_KEYS,
     DEFAULT_ENDPOINT,
@@ -76,7 +85,7 @@ from .transport import (
 )
 
 
-class AEPClient(FlowService, DataPrep, SchemaRegistry, Catalog):
+class AEPClient(FlowService, DataPrep, SchemaRegistry, Catalog, IdentityService):
     """All AEP endpoints the providers use, one method each. Thread-safe."""
 
 
@@ -106,8 +115,9 @@ def clear_client_cache() -> None:
 __all__ = [
     "AEPClient", "AEPError", "AEPSettings", "AuthError", "BadRequest", "CATALOG", "CONFIG_KEYS", "Catalog",
     "ConfigurationError", "Conflict", "Created", "DATA_PREP", "DEFAULT_ENDPOINT", "DEFAULT_IMS_URL",
-    "DEFAULT_SCOPES", "DataPrep", "EMULATOR_EXPORT", "FLOW_SERVICE", "FlowService", "NotFound",
+    "DEFAULT_SCOPES", "DataPrep", "EMULATOR_EXPORT", "FLOW_SERVICE", "FlowService", "IDENTITY_DESCRIPTOR",
+    "IDENTITY_SERVICE", "IdentityService", "NotFound",
     "PreconditionFailed", "RateLimited", "Resolver", "SCHEMA_REGISTRY", "SETTING_NAMES", "SchemaRegistry", "Secret",
-    "ServerError", "Transport", "TransportError", "XED_FULL_LOOKUP", "XED_LISTING", "XED_LOOKUP",
+    "ServerError", "Transport", "TransportError", "XDM_DESCRIPTORS", "XED_FULL_LOOKUP", "XED_LISTING", "XED_LOOKUP",
     "clear_client_cache", "etag_value", "get_client",
 ]

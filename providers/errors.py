@@ -123,8 +123,9 @@ def _error_code(body: Any) -> str | None:
         m = _CODE_IN_TYPE.search(typ.rstrip("/").rsplit("/", 1)[-1])
         if m:
             return m.group(1)
-    for key in ("error_code", "code", "error"):
-        val = body.get(key)
+    # Identity Service puts its code in `error` and `report.code` (the spec's 409 only there).
+    report = body.get("report") if isinstance(body.get("report"), dict) else {}
+    for val in (body.get("error_code"), body.get("code"), body.get("error"), report.get("code")):
         if isinstance(val, (str, int)) and not isinstance(val, bool):
             return str(val)
     return None
@@ -133,8 +134,9 @@ def _error_code(body: Any) -> str | None:
 def _error_message(body: Any, fallback: str) -> str:
     if isinstance(body, dict):
         report = body.get("report") if isinstance(body.get("report"), dict) else {}
+        # Identity Service's text is its `description`; its `title` is a category.
         for val in (report.get("detailed-message"), body.get("errorMessage"), body.get("detail"),
-                    body.get("message"), body.get("error_description"), body.get("title"),
+                    body.get("message"), body.get("description"), body.get("error_description"), body.get("title"),
                     report.get("message")):
             if isinstance(val, str) and val.strip():
                 return val.strip()

@@ -378,7 +378,8 @@ def _balanced(expr: str) -> bool:
 # The args models live in their resources' modules; these names keep the old imports working.
 _MOVED = {"XdmSchemaArgs": "xdm_schema", "DatasetArgs": "dataset", "BaseConnectionArgs": "base_connection",
           "SourceConnectionArgs": "source_connection", "TargetConnectionArgs": "target_connection",
-          "MappingSetArgs": "mapping_set", "DataflowArgs": "dataflow"}
+          "MappingSetArgs": "mapping_set", "DataflowArgs": "dataflow", "IdentityNamespaceArgs": "identity_namespace",
+          "IdentityDescriptorArgs": "identity_descriptor"}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,8 @@
 
 Titles are unique per sandbox and kind, so a create whose answer is lost is settled by
 looking its title up. Schema Registry PATCHes carry no etag and set absolute values, so
-they are repeated like any idempotent call.
+they are repeated like any idempotent call. Descriptors have no title: one is found again by
+its schema, type and field (`xdm:sourceSchema` + `xdm:sourceProperty`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ XED_LOOKUP = "application/vnd.adobe.xed+json; version=1"
 # The same lookup with every referenced class and field group resolved into `properties`.
 XED_FULL_LOOKUP = "application/vnd.adobe.xed-full+json; version=1"
 XED_LISTING = "application/vnd.adobe.xed-id+json"
+# Descriptors take their own media types, without a version: this one lists them in full,
+# grouped by `@type`, and is the example the registry's Accept errors give for a lookup.
+XDM_DESCRIPTORS = "application/vnd.adobe.xdm+json"
+IDENTITY_DESCRIPTOR = "xdm:descriptorIdentity"
 
 
 class SchemaRegistry(Transport):
@@ -108,3 +113,37 @@ class SchemaRegistry(Transport):
     def delete_schema(self, sandbox: str, id_: str) -> None:
         """DELETE /tenant/schemas/{id} -> 204."""
         self._call("DELETE", f"{SCHEMA_REGISTRY}/tenant/schemas/{q(id_)}", sandbox=sandbox, idempotent=True)
+
+    # -- descriptors -----------------------------------------------------------------------------
+
+    def create_descriptor(self, sandbox: str, body: dict) -> Created:
+        """POST /tenant/descriptors -> 201 with the descriptor (`@id`). Never repeated blindly:
+        after a lost response, a descriptor of the same type on the same schema and field is adopted."""
+        def find() -> list[tuple[str, dict]]:
+            return [(d["@id"], d) for d in self.list_descriptors(sandbox, body["xdm:sourceSchema"], body["@type"])
+                    if d.get("xdm:sourceProperty") == body["xdm:sourceProperty"]]
+
+        return self._create(f"{SCHEMA_REGISTRY}/tenant/descriptors", sandbox, body, kind="descriptor",
+                            answer_id=lambda out: out["@id"], find=find)
+
+    def get_descriptor(self, sandbox: str, id_: str) -> dict:
+        """GET /tenant/descriptors/{@id} -> the descriptor. Retried."""
+        return self._call("GET", f"{SCHEMA_REGISTRY}/tenant/descriptors/{q(id_)}", sandbox=sandbox,
+                          accept=XDM_DESCRIPTORS, idempotent=True)
+
+    def list_descriptors(self, sandbox: str, schema_id: str, type_: str = IDENTITY_DESCRIPTOR) -> list[dict]:
+        """GET /tenant/descriptors?property=xdm:sourceSchema==<$id> -> the schema's descriptors of one
+        `@type` (the listing groups them by type). Retried."""
+        body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/descriptors", sandbox=sandbox,
+                          params={"property": f"xdm:sourceSchema=={schema_id}"}, accept=XDM_DESCRIPTORS,
+                          idempotent=True) or {}
+        return [d for d in body.get(type_) or [] if isinstance(d, dict) and d.get("xdm:sourceSchema") == schema_id]
+
+    def replace_descriptor(self, sandbox: str, id_: str, body: dict) -> dict:
+        """PUT /tenant/descriptors/{@id} with the full body -> {"@id"}. Retried: a rewrite is idempotent."""
+        return self._call("PUT", f"{SCHEMA_REGISTRY}/tenant/descriptors/{q(id_)}", sandbox=sandbox, body=body,
+                          idempotent=True)
+
+    def delete_descriptor(self, sandbox: str, id_: str) -> None:
+        """DELETE /tenant/descriptors/{@id} -> 204. Retried (a repeat after success is a 404, which is gone)."""
+        self._call("DELETE", f"{SCHEMA_REGISTRY}/tenant/descriptors/{q(id_)}", sandbox=sandbox, idempotent=True)

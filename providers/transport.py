@@ -86,6 +86,7 @@ SETTING_NAMES: dict[str, tuple[str, str]] = {
     "scopes": ("AEP_SCOPES", "aep:scopes"),
     "endpoint": ("AEP_ENDPOINT", "aep:endpoint"),
     "ims_url": ("AEP_IMS_URL", "aep:imsUrl"),
+    "identity_endpoint": ("AEP_IDENTITY_ENDPOINT", "aep:identityEndpoint"),
     "retry_budget": ("AEP_RETRY_BUDGET", "aep:retryBudget"),
     "retry_base_delay": ("AEP_RETRY_BASE_DELAY", "aep:retryBaseDelay"),
     "connect_timeout": ("AEP_CONNECT_TIMEOUT", "aep:connectTimeout"),
@@ -108,6 +109,9 @@ class AEPSettings:
     scopes: str = DEFAULT_SCOPES
     endpoint: str = DEFAULT_ENDPOINT
     ims_url: str = DEFAULT_IMS_URL
+    # Identity Service's host: Adobe's docs show a regional one (platform-<region>.adobe.io).
+    # Empty means the endpoint's; `identity_base` is the URL to use.
+    identity_endpoint: str = ""
     retry_budget: float = 60.0
     retry_base_delay: float = 0.5
     retry_max_delay: float = 20.0
@@ -151,6 +155,8 @@ class AEPSettings:
             kwargs["ims_url"] = kwargs["endpoint"] + "/ims/token/v3"
         if "ims_url" in raw:
             kwargs["ims_url"] = str(raw["ims_url"])
+        if "identity_endpoint" in raw:
+            kwargs["identity_endpoint"] = str(raw["identity_endpoint"]).rstrip("/")
         for attr in ("retry_budget", "retry_base_delay", "connect_timeout", "read_timeout"):
             if attr in raw:
                 try:
@@ -160,6 +166,11 @@ class AEPSettings:
                     raise ConfigurationError(
                         f"{env_name} / {cfg_key} must be a number of seconds, got {raw[attr]!r}") from None
         return cls(**kwargs)
+
+    @property
+    def identity_base(self) -> str:
+        """The base URL of Identity Service calls: its own setting, else the endpoint."""
+        return self.identity_endpoint or self.endpoint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,15 +336,17 @@ class Transport:
     def _call(self, method: str, path: str, *, sandbox: str | None = None, body: Any = None,
               params: Any = None, accept: str | None = None, content_type: str = "application/json",
               extra_headers: dict[str, str] | None = None, idempotent: bool,
-              resolve: Resolver | None = None, ok: Iterable[int] = (200, 201, 202, 204)) -> Any:
+              resolve: Resolver | None = None, ok: Iterable[int] = (200, 201, 202, 204),
+              base: str | None = None) -> Any:
         """One logical AEP call with retries, token renewal and typed errors.
 
         `idempotent` calls are repeated on 429, 5xx and connection errors. Others are repeated
         only when the server provably did not process them (429, connect failure); when the
         outcome is unknown, `resolve` decides (see `Resolver`), and without one the call fails.
+        `base` is the service's host when it is not the endpoint (Identity Service's).
         Returns the parsed JSON body (None for an empty body).
         """
-        url = self.settings.endpoint + path
+        url = (base or self.settings.endpoint) + path
         shown = path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
         data = None if body is None else json.dumps(body, separators=(",", ":"))
         ok = tuple(ok)
@@ -408,7 +421,8 @@ class Transport:
             return resp.text
 
     def _create(self, path: str, sandbox: str, body: dict, *, kind: str, answer_id: Callable[[Any], str],
-                find: Callable[[], list[tuple[str, Any]]], newest: str | None = None) -> Created:
+                find: Callable[[], list[tuple[str, Any]]], newest: str | None = None,
+                base: str | None = None) -> Created:
         """POST a create, never blindly repeated: after a lost response, adopt what `find` lists.
 
         `find` returns (id, document) of the objects that carry this create's unique name and
@@ -423,7 +437,7 @@ class Transport:
             id_, doc = max(found, key=lambda f: f[1].get(newest) or 0) if newest else found[0]
             return Created(id_, doc, adopted=True)
 
-        out = self._call("POST", path, sandbox=sandbox, body=body, idempotent=False, resolve=resolve)
+        out = self._call("POST", path, sandbox=sandbox, body=body, idempotent=False, resolve=resolve, base=base)
         if isinstance(out, Created):
             log.warning("adopted %s %s created by an earlier attempt whose response was lost", kind, out.id)
             return out

@@ -10,6 +10,8 @@ from providers import (
     BaseConnectionProvider,
     DataflowProvider,
     DatasetProvider,
+    IdentityDescriptorProvider,
+    IdentityNamespaceProvider,
     MappingSetProvider,
     SourceConnectionProvider,
     TargetConnectionProvider,
@@ -257,3 +259,78 @@ def test_diff_ignores_passive_inputs():
     p = MappingSetProvider()
     olds = checked(p, {"schema_id": SCHEMA, "mappings": [{"source": "a", "destination": "_t.a"}], "name": "n"})
     assert p.diff("id", olds, {**olds, "schema_field_paths": ["_t.a"], "adopt_id": "x"}).changes is False
+
+
+# -- identity ----------------------------------------------------------------------------------
+
+
+def test_namespace_check_normalises_and_refuses_standard_codes():
+    p = IdentityNamespaceProvider()
+    inputs = checked(p, {"code": "PendoVisitor", "id_type": "NON_PEOPLE"})
+    assert (inputs["name"], inputs["id_type"], inputs["description"]) == ("PendoVisitor", "Non_people",
+                                                                          "Managed by Pulumi (aep-pipelines)")
+    assert checked(p, {"code": "C1", "id_type": "email", "name": "Mine"})["name"] == "Mine"
+    f = failures(p, {"code": "ecid", "id_type": "Cookie"})
+    assert "standard namespace ECID" in f["code"] and "looked up, not created" in f["code"]
+    assert "letters and digits" in failures(p, {"code": "pendo-visitor", "id_type": "Cookie"})["code"]
+    assert "Cross_device" in failures(p, {"code": "C1", "id_type": "crossdevice"})["id_type"]
+    f = failures(p, {})
+    assert "is required" in f["code"] and "Cookie, Cross_device" in f["id_type"]
+    # A code still unknown at preview leaves the name to default later.
+    r = p.check({}, {"sandbox": "dev", "code": Unknown(), "id_type": "Cookie"})
+    assert not r.failures and isinstance(r.inputs["code"], Unknown) and "name" not in r.inputs
+
+
+def test_namespace_diff_code_case_is_no_change_and_a_new_code_a_replacement():
+    p = IdentityNamespaceProvider()
+    olds = checked(p, {"code": "PENDO", "id_type": "Cookie"})
+    assert p.diff("1", olds, checked(p, {**olds, "code": "pendo"}, olds=olds)).changes is False
+    assert p.diff("1", olds, checked(p, {**olds, "id_type": "COOKIE"}, olds=olds)).changes is False
+    d = p.diff("1", olds, checked(p, {**olds, "code": "PENDO2"}, olds=olds))
+    assert d.replaces == ["code"]
+    d = p.diff("1", olds, checked(p, {**olds, "name": "Pendo", "description": "d"}, olds=olds))
+    assert d.changes is True and d.replaces == []
+
+
+def test_namespace_id_type_change_under_the_same_code_is_refused_at_preview():
+    p = IdentityNamespaceProvider()
+    olds = checked(p, {"code": "PENDO", "id_type": "Cookie"})
+    with pytest.raises(ProviderError, match=r"refused \(one-way door\): IdentityNamespace 'PENDO' \(1\) cannot "
+                       r"change its id_type from 'Cookie' to 'Email'.*new code"):
+        p.diff("1", olds, checked(p, {**olds, "id_type": "Email"}, olds=olds))
+    # With a new code it is a new namespace; the old one stays in AEP.
+    assert p.diff("1", olds, checked(p, {**olds, "id_type": "Email", "code": "P2"}, olds=olds)).replaces == [
+        "code", "id_type"]
+
+
+def test_descriptor_check_names_the_field_and_the_fix():
+    p = IdentityDescriptorProvider()
+    inputs = checked(p, {"schema_id": SCHEMA, "source_property": "/_extconndev/visitorId", "namespace": "ECID"})
+    assert (inputs["primary"], inputs["source_version"]) == (False, 1)
+    f = failures(p, {"schema_id": SCHEMA, "source_property": "_extconndev.visitorId", "namespace": "ECID"})
+    assert "'/_extconndev/visitorId'" in f["source_property"]
+    f = failures(p, {"schema_id": SCHEMA, "source_property": "/properties/a", "namespace": "ECID"})
+    assert "no `properties` segments" in f["source_property"]
+    f = failures(p, {"schema_id": "_extconndev.schemas.abc", "source_property": "/a/", "namespace": "E-1"})
+    assert set(f) == {"source_property", "namespace"}
+    assert "schema_id" in failures(p, {"schema_id": "abc", "source_property": "/a", "namespace": "E"})
+    f = failures(p, {})
+    assert {"schema_id", "source_property", "namespace"} <= set(f)
+    r = p.check({}, {"sandbox": "dev", "schema_id": Unknown(), "source_property": "/_t/v", "namespace": "ECID"})
+    assert not r.failures and isinstance(r.inputs["schema_id"], Unknown)
+
+
+def test_descriptor_diff_namespace_and_primary_in_place_field_and_schema_replace():
+    p = IdentityDescriptorProvider()
+    olds = checked(p, {"schema_id": SCHEMA, "source_property": "/_t/v", "namespace": "PENDO", "primary": True})
+    assert p.diff("d", olds, checked(p, {**olds, "namespace": "pendo"}, olds=olds)).changes is False
+    assert p.diff("d", olds, checked(p, {**olds, "source_version": 1.0}, olds=olds)).changes is False
+    d = p.diff("d", olds, checked(p, {**olds, "namespace": "ECID", "primary": False}, olds=olds))
+    assert d.changes is True and d.replaces == []
+    d = p.diff("d", olds, checked(p, {**olds, "schema_id": SCHEMA + "2"}, olds=olds))
+    assert d.replaces == ["schema_id"] and d.delete_before_replace is None
+    # Two primary identities cannot coexist on one schema: the old one goes first.
+    d = p.diff("d", olds, checked(p, {**olds, "source_property": "/_t/w"}, olds=olds))
+    assert d.replaces == ["source_property"] and d.delete_before_replace is True
+    d = p.diff("d", olds, {**olds, "source_property": "/_t/w", "primary": Unknown()})
+    assert d.delete_before_replace is True

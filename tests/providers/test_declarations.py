@@ -16,6 +16,10 @@ from providers import (
     DataflowProvider,
     Dataset,
     DatasetProvider,
+    IdentityDescriptor,
+    IdentityDescriptorProvider,
+    IdentityNamespace,
+    IdentityNamespaceProvider,
     MappingSet,
     MappingSetProvider,
     SourceConnection,
@@ -31,7 +35,8 @@ from providers.models import AEPArgs, Managed
 
 RESOURCES = [(XdmSchema, XdmSchemaProvider), (Dataset, DatasetProvider), (SourceConnection, SourceConnectionProvider),
              (TargetConnection, TargetConnectionProvider), (MappingSet, MappingSetProvider),
-             (Dataflow, DataflowProvider), (BaseConnection, BaseConnectionProvider)]
+             (Dataflow, DataflowProvider), (BaseConnection, BaseConnectionProvider),
+             (IdentityNamespace, IdentityNamespaceProvider), (IdentityDescriptor, IdentityDescriptorProvider)]
 ids = [r.__name__ for r, _ in RESOURCES]
 
 
