@@ -33,8 +33,19 @@ import requests
 
 from emulator.process import Background, healthy
 from pipelines import drift, shards, workspace
-from pipelines.guards import confirm_flags, preflight
-from pipelines.render import GRAPH_STYLE, RUN_HEADERS, banner, fmt_time, run_row, say, short_labels, stack_arg, table
+from pipelines.guards import confirm_flags, preflight, release_profile_enablements
+from pipelines.render import (
+    GRAPH_STYLE,
+    RUN_HEADERS,
+    banner,
+    fmt_time,
+    profile_view,
+    run_row,
+    say,
+    short_labels,
+    stack_arg,
+    table,
+)
 from pipelines.samples import sample_events
 from pipelines.workspace import (
     POLICY_PACK,
@@ -182,6 +193,8 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         # their loss explicitly, so lift the protection first.
         note("ALLOW_DATA_LOSS=1: lifting Pulumi's protection from this stack's datasets before destroying")
         pulumi(args.stack, "state", "unprotect", "--all", "--yes", "--stack", args.stack, capture=True)
+    else:
+        release_profile_enablements(args.stack)
     rc = pulumi(args.stack, "destroy", *confirm, "--stack", args.stack, *engine_args(args.stack, args.pulumi_args),
                 check=False).returncode
     if rc != 0 and os.environ.get("ALLOW_DATA_LOSS") != "1":
@@ -265,6 +278,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             say(json.dumps(rec, indent=2, sort_keys=True))
     else:
         say("\n(Real AEP has no record reader: query the dataset with Query Service to see the records.)")
+    primary = out.get("primaryIdentity") or {}
+    if out.get("profile") and primary.get("source"):
+        say()
+        say(profile_view(api, sandbox, primary, [event for _, event in sample_events()]))
     runs = newest_runs(api, sandbox, out["flowId"])
     say()
     say(f"Dataflow {out['flowId']} run status:")

@@ -101,6 +101,22 @@ def profile_refusal(deployment: dict[str, Any], pipes: Iterable[Any], stack: str
                       "Nothing was changed (no AEP call was made)."])
 
 
+def release_profile_enablements(stack: str) -> None:
+    """Before `make destroy`: lift Pulumi's protection from the stack's Profile enablements.
+
+    They are protected so that a spec change cannot take Profile away; a destroy is asked for
+    explicitly, and deleting one makes no AEP call (its schema stays, enabled, as AEP wants)."""
+    proc = pulumi(stack, "stack", "export", "--stack", stack, capture=True, check=False)
+    if proc.returncode != 0:
+        return
+    from pipelines import renames  # noqa: PLC0415 - the spec models load only for the commands that need them
+
+    for r in renames.deployment_of(proc.stdout).get("resources") or []:
+        if r.get("type") == PROFILE_TYPE and r.get("protect"):
+            note(f"the schema {r.get('id')} is enabled for Profile: AEP cannot delete it, so it stays in the sandbox")
+            pulumi(stack, "state", "unprotect", r["urn"], "--yes", "--stack", stack, capture=True)
+
+
 def refusal(losses: list[Loss], stack: str) -> str:
     """The message that refuses a plan with losses: each object and what is lost, and how to allow it."""
     gone = sorted({loss.pipeline for loss in losses})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -89,3 +90,18 @@ def short_labels(dot: str) -> str:
         kind = typ.rsplit(":", 1)[-1] if "dynamic/aep:" in typ or "index:" in typ else typ
         return f'[label="{kind}\\n{urn.split("::")[-1]}"]'
     return re.sub(r'\[label="(urn:pulumi:[^"]+)"\]', label, dot)
+
+
+def profile_view(api: Any, sandbox: str, primary: dict[str, Any], events: list[Any]) -> str:
+    """The Profile the demo's events were stitched into: the first sample's primary identity,
+    looked up in Real-Time Customer Profile (GET /data/core/ups/access/entities)."""
+    value: Any = events[0] if events else None
+    for part in str(primary["source"]).split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, str) or not value:
+        return f"(the samples carry no {primary['source']}: no profile to show)"
+    found = api.get_profile(sandbox, value, primary["namespace"])
+    head = f"Profile of {primary['namespace']} {value!r} in Real-Time Customer Profile, stitched on {primary['field']}:"
+    if not found:
+        return f"{head}\n  not found (AEP merges streamed records into profiles within minutes)"
+    return f"{head}\n{json.dumps(found, indent=2, sort_keys=True)}"

@@ -157,6 +157,15 @@ class StreamingPipeline(pulumi.ComponentResource):
         }
         if self.account is not None:
             out["baseConnectionId"] = self.account.id
+        p = self.pipeline
+        primary = next((d for d in p.identities if d["primary"]), None)
+        if primary is not None:
+            # Where a sender's payload carries the primary identity: what `make demo` looks up.
+            dest = f"_{p.tenant_id}.{primary['field']}"
+            source = next((m["source"] for m in p.mappings if m["destination"] == dest), None)
+            out["primaryIdentity"] = {"field": primary["field"], "namespace": primary["namespace"], "source": source}
+        if self.profile is not None:
+            out["profile"] = True
         return out
 
 

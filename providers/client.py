@@ -61,6 +61,7 @@ from .errors import (
 )
 from .flow_service import FLOW_SERVICE, FlowService, etag_value
 from .identity_service import IDENTITY_SERVICE, IdentityService
+from .profile_access import ProfileAccess
 from .schema_registry import (
     IDENTITY_DESCRIPTOR,
     SCHEMA_REGISTRY,
@@ -85,7 +86,7 @@ from .transport import (
 )
 
 
-class AEPClient(FlowService, DataPrep, SchemaRegistry, Catalog, IdentityService):
+class AEPClient(FlowService, DataPrep, SchemaRegistry, Catalog, IdentityService, ProfileAccess):
     """All AEP endpoints the providers use, one method each. Thread-safe."""
 
 

@@ -50,7 +50,8 @@ def allowed_fields(model: type[BaseModel] | None, loc: tuple) -> list[str]:
         if isinstance(part, int) or cur is None:
             continue
         info = next((f for n, f in cur.model_fields.items() if part in (n, f.alias)), None)
-        cur = _model_in(info.annotation) if info else None
+        if info is not None:  # else a key of a dict of models: the model stays the same
+            cur = _model_in(info.annotation)
     return [f.alias or n for n, f in cur.model_fields.items()] if cur is not None else []
 
 

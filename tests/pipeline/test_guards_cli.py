@@ -22,7 +22,7 @@ import yaml
 from emulator.process import EmulatorProcess, free_port
 from tests.support.engine import require_cli
 
-from .helpers import copy_real_project
+from .helpers import TUTORIAL, copy_real_project
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -32,8 +32,9 @@ IMS = "POST /ims/token/v3"
 class Cli:
     """A project copy whose stacks target `emu`, and a runner for its CLI commands."""
 
-    def __init__(self, tmp: pathlib.Path, emu: EmulatorProcess | None, base: str | None = None):
-        self.dir = copy_real_project(tmp / "project")
+    def __init__(self, tmp: pathlib.Path, emu: EmulatorProcess | None, base: str | None = None,
+                 spec: pathlib.Path | None = TUTORIAL):
+        self.dir = copy_real_project(tmp / "project", spec)
         self.emu = emu
         self.base = base or emu.base_url
         dev = self.dir / "stacks" / "Pulumi.dev.yaml"
