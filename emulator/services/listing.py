@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import AEPError
 
+
 @dataclass(frozen=True)
 class FilterSyntax:
     """What one service's `property=` filters take.
