@@ -260,8 +260,8 @@ def auth_problems(kinds: tuple[SourceKind, ...], auth_spec_name: str | None,
 def markdown_table() -> str:
     """The catalog as the Markdown table docs/pipelines.md shows."""
     rows = ["| Kind | Source | Connection spec | Provider | Flow spec | Account | Auth spec: required params "
-            "(secret*) | Source params (required*) | Data formats |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "(secret*) | Source params (required*) | Data formats | Page |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in CATALOG:
         auth = "; ".join(f"{a.name}: " + ", ".join(p.name + ("*" if p.secret else "") for p in a.params if p.required)
                          for a in s.auth_specs) or "none"
@@ -271,7 +271,7 @@ def markdown_table() -> str:
             params += f"; one of {'/'.join(s.one_of)}"
         rows.append(f"| `{s.kind}` | {s.label} | `{s.connection_spec_id}` | `{s.provider_id[:8]}…` | "
                     f"{FLOW_SPEC_NAMES[s.flow_spec_id]} (`{s.flow_spec_id[:8]}…`) | {s.account} | {auth} | "
-                    f"{params} | {', '.join(s.data_formats) or 'any'} |")
+                    f"{params} | {', '.join(s.data_formats) or 'any'} | `{s.page.removeprefix(_PAGES + '/')}` |")
     return "\n".join(rows) + "\n"
 
 
