@@ -215,3 +215,13 @@ def test_flows_check_the_flow_spec_accepts_the_source(fs):
     err = assert_flow_error(fs.post("/flows", _flow(fs, seed.OPTIONAL_TRANSFORM_FLOW_SPEC_ID, chatlio)), 400, 1400)
     assert "Stream data with optional transformation" in err["errorMessage"]
     assert fs.post("/flows", _flow(fs, seed.STREAMING_FLOW_SPEC_ID, chatlio)).status_code == 201
+
+
+def test_a_patch_of_source_params_is_checked_too(fs):
+    spec_id, auth, params = SOURCES["kinesis"]
+    sid = fs.created("/sourceConnections", _source_body(spec_id, params, _account(fs, spec_id, auth)))
+    etag = fs.one(f"/sourceConnections/{sid}")["etag"]
+    r = fs.patch(f"/sourceConnections/{sid}", [{"op": "replace", "path": "/params/reset", "value": "middle"}], etag)
+    assert "latest, earliest" in assert_flow_error(r, 400, 1400)["errorMessage"]
+    r = fs.patch(f"/sourceConnections/{sid}", [{"op": "replace", "path": "/params/reset", "value": "earliest"}], etag)
+    assert r.status_code == 200 and fs.one(f"/sourceConnections/{sid}")["params"]["reset"] == "earliest"

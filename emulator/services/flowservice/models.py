@@ -291,7 +291,7 @@ class FlowService:
             spec = self.store.get(kinds.CONNECTION_SPEC, "", "", doc["connectionSpec"]["id"]) or {}
             if resource == "connections":
                 spec_rules.check_auth(spec, patched.get("auth"))
-            elif patched.get("params") != doc.get("params"):
+            elif (patched.get("params"), patched.get("data")) != (doc.get("params"), doc.get("data")):
                 spec_rules.check_source(spec, patched)
         if resource == "flows":
             self.flows.check_update(ctx, doc, patched)
