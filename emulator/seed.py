@@ -9,25 +9,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kinds
+from . import kinds, source_specs
 from .store import Store
 
-PENDO_PROVIDER_ID = "521eee4d-8cbe-4906-bb48-fb6bd4450033"
-PENDO_SPEC_ID = "6ff5654f-19d5-427d-bd3e-c0ebc802389a"
-HTTP_STREAMING_SPEC_ID = "bc7b00d6-623a-4dfc-9fdb-f1240aeadaeb"
+PENDO_PROVIDER_ID = source_specs.STREAMING_PROVIDER_ID
+PENDO_SPEC_ID = source_specs.PENDO_SPEC_ID
+CHATLIO_SPEC_ID = source_specs.CHATLIO_SPEC_ID
+CUSTOMERIO_SPEC_ID = source_specs.CUSTOMERIO_SPEC_ID
+HTTP_STREAMING_SPEC_ID = source_specs.HTTP_STREAMING_SPEC_ID
+KINESIS_SPEC_ID = source_specs.KINESIS_SPEC_ID
+EVENT_HUBS_SPEC_ID = source_specs.EVENT_HUBS_SPEC_ID
+PUBSUB_SPEC_ID = source_specs.PUBSUB_SPEC_ID
 DATALAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 STREAMING_FLOW_SPEC_ID = "e77fde5a-22a8-11ed-861d-0242ac120002"
+# "Stream data with optional transformation" (help/sources/tutorials/api/collect/streaming.md).
+OPTIONAL_TRANSFORM_FLOW_SPEC_ID = "d69717ba-71b4-4313-b654-49f9cf126d7a"
 GCS_PROVIDER_ID = "0ed90a81-07f4-4586-8190-b40eccef1c5a"
 GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
 CLOUD_STORAGE_FLOW_SPEC_ID = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
 
 # Streaming sources: their flows get an inlet.
-STREAMING_SOURCE_SPEC_IDS = frozenset({PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID})
-# Sources that refuse a baseConnectionId (FLOW-1332-400). Pendo has no account at all; the
-# HTTP API source takes an optional "Streaming Connection" base connection, which is how
-# authenticated streaming is set up.
-NO_BASE_CONNECTION_SPEC_IDS = frozenset({PENDO_SPEC_ID})
-STREAMING_FLOW_SPEC_IDS = frozenset({STREAMING_FLOW_SPEC_ID})
+STREAMING_SOURCE_SPEC_IDS = frozenset({*source_specs.WEBHOOK_SPEC_IDS, HTTP_STREAMING_SPEC_ID,
+                                       *source_specs.ACCOUNT_SPEC_IDS})
+# Sources that refuse a baseConnectionId (FLOW-1332-400): the webhooks have no account at all.
+# The HTTP API source takes an optional "Streaming Connection" base connection (authenticated
+# streaming); Kinesis, Event Hubs and Pub/Sub read through one and require it.
+NO_BASE_CONNECTION_SPEC_IDS = frozenset(source_specs.WEBHOOK_SPEC_IDS)
+OPTIONAL_BASE_CONNECTION_SPEC_IDS = frozenset({HTTP_STREAMING_SPEC_ID})
+# Flows on these get an inlet. AEP pulls Kinesis, Event Hubs and Pub/Sub records from the
+# customer's stream; the emulator has none to reach, so their flows get an inlet standing in
+# for the stream (docs/emulator.md).
+STREAMING_FLOW_SPEC_IDS = frozenset({STREAMING_FLOW_SPEC_ID, OPTIONAL_TRANSFORM_FLOW_SPEC_ID})
 # Flow specs whose flows need scheduleParams (batch sources).
 SCHEDULED_FLOW_SPEC_IDS = frozenset({CLOUD_STORAGE_FLOW_SPEC_ID})
 
@@ -39,60 +51,8 @@ _SOURCES_PERMISSIONS = {
 }
 
 
-def _streaming_source(spec_id: str, name: str, label: str, category: str, doc: str,
-                      auth_spec: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "id": spec_id,
-        "name": name,
-        "providerId": PENDO_PROVIDER_ID,
-        "version": "1.0",
-        "authSpec": auth_spec or [],
-        "sourceSpec": {
-            "name": name,
-            "type": "Streaming",
-            "spec": {
-                "schema": _JSON_SCHEMA,
-                "type": "object",
-                "properties": {"format": {"type": "string", "enum": ["json"], "default": "json"}},
-            },
-            "attributes": {"uiAttributes": {"isSource": True, "documentationLink": doc,
-                                            "category": category, "label": label}},
-        },
-        "exploreSpec": {},
-        "attributes": {
-            "category": category,
-            "connectorName": label,
-            "isSource": True,
-            "isStreaming": True,
-            "uiAttributes": {"apiFeatures": {"explorePaginationSupported": False}},
-        },
-        "permissionsInfo": _SOURCES_PERMISSIONS,
-    }
-
-
 CONNECTION_SPECS: list[dict[str, Any]] = [
-    _streaming_source(
-        PENDO_SPEC_ID, "pendo-webhook", "Pendo", "Analytics",
-        "https://experienceleague.adobe.com/docs/experience-platform/sources/connectors/analytics/pendo-webhook.html",
-    ),
-    _streaming_source(
-        HTTP_STREAMING_SPEC_ID, "http-connector", "HTTP API", "Streaming",
-        "https://experienceleague.adobe.com/docs/experience-platform/sources/connectors/streaming/http.html",
-        auth_spec=[{
-            "name": "Streaming Connection",
-            "type": "Streaming",
-            "spec": {
-                "$schema": _JSON_SCHEMA,
-                "type": "object",
-                "properties": {
-                    "sourceId": {"type": "string"},
-                    "dataType": {"type": "string", "enum": ["raw", "xdm"]},
-                    "name": {"type": "string"},
-                    "authenticationRequired": {"type": "boolean"},
-                },
-            },
-        }],
-    ),
+    *source_specs.CONNECTION_SPECS,
     {
         "id": DATALAKE_SPEC_ID,
         "name": "datalake",
@@ -166,13 +126,29 @@ FLOW_SPECS: list[dict[str, Any]] = [
         "name": "GenericStreamingAEP",
         "providerId": PENDO_PROVIDER_ID,
         "version": "1.0",
-        "sourceConnectionSpecIds": [PENDO_SPEC_ID, HTTP_STREAMING_SPEC_ID],
+        # The webhook sources' pages create their flows on this spec; HTTP API is the project's
+        # unauthenticated streaming path (http.md itself names c1a19761/d8a6f005, not emulated).
+        "sourceConnectionSpecIds": [*source_specs.WEBHOOK_SPEC_IDS, HTTP_STREAMING_SPEC_ID],
         "targetConnectionSpecIds": [DATALAKE_SPEC_ID],
         "transformationSpecs": [_mapping_transformation()],
         "optionSpec": _OPTION_SPEC,
         "attributes": {"isSourceFlow": True, "frequency": "streaming",
                        "notification": {"category": "sources", "flowRun": {"enabled": True}}},
         "permissionsInfo": _SOURCES_PERMISSIONS,
+    },
+    {
+        # help/sources/tutorials/api/collect/streaming.md, "Retrieve a list of dataflow specifications".
+        "id": OPTIONAL_TRANSFORM_FLOW_SPEC_ID,
+        "name": "Stream data with optional transformation",
+        "providerId": PENDO_PROVIDER_ID,
+        "version": "1.0",
+        "sourceConnectionSpecIds": [HTTP_STREAMING_SPEC_ID, EVENT_HUBS_SPEC_ID, KINESIS_SPEC_ID, PUBSUB_SPEC_ID],
+        "targetConnectionSpecIds": [EVENT_HUBS_SPEC_ID, DATALAKE_SPEC_ID, "db4fe783-ef79-4a12-bda9-32b2b1bc3b2c"],
+        # The page shows no optionSpec for this spec, so its flows take no options.
+        "transformationSpecs": [_mapping_transformation()],
+        "attributes": {"isSourceFlow": True, "frequency": "streaming",
+                       "uiAttributes": {"apiFeatures": {"flowRunsSupported": False}}},
+        "permissionsInfo": source_specs.STREAMING_PERMISSIONS,
     },
     {
         "id": CLOUD_STORAGE_FLOW_SPEC_ID,

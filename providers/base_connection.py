@@ -12,24 +12,25 @@ from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
 from pulumi.dynamic import Resource
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from . import sources
 from .base import ProviderError, resource_args
 from .client import AEPClient, AEPError, BadRequest
 from .connection import ConnectionArgs, ConnectionProvider
 from .models import (
     HTTP_STREAMING_SPEC,
-    PENDO_SPEC,
     SOURCE_SPECS,
     InputError,
     Managed,
+    Passive,
     spec_error,
 )
 
 
 class BaseConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
-        "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming)",
+        "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming), or set source_kind",
         "auth_spec_name": "give the auth spec name of the connection spec, e.g. 'Streaming Connection'",
     }
 
@@ -37,16 +38,28 @@ class BaseConnectionArgs(ConnectionArgs):
     # Masked by AEP on read: compared against the stored value only.
     auth_params: Annotated[dict[str, Any], Managed(observable=False, default={}, secret=True)] = Field(
         default_factory=dict)
+    # The catalog kind (providers/sources.py): fills in the connection spec and a sole auth spec name.
+    source_kind: Annotated[str | None, Passive()] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spec_of_kind(cls, data: Any) -> Any:
+        return sources.fill_spec(data, auth=True)
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
+        if self.source_kind is not None and "source_kind" not in unknown and self.source_kind not in sources.KINDS:
+            return [InputError("source_kind", f"{self.source_kind!r} is not a source kind"
+                               f"{sources.suggest(self.source_kind, sources.KINDS)}; use one of "
+                               f"{', '.join(sources.KINDS)}")]
         if "connection_spec_id" in unknown or not self.connection_spec_id:
             return []
         if self.connection_spec_id not in SOURCE_SPECS:
             return [spec_error("connection_spec_id", self.connection_spec_id, SOURCE_SPECS)]
-        if self.connection_spec_id == PENDO_SPEC:
-            return [InputError("connection_spec_id", "Pendo sources take no account (no base connection: AEP "
-                               "answers FLOW-1332-400): remove it")]
-        return []
+        kinds = (sources.KINDS[self.source_kind],) if self.source_kind else sources.by_spec(self.connection_spec_id)
+        name = None if "auth_spec_name" in unknown else self.auth_spec_name
+        # Secret inputs are often unknown at preview; their params are checked once they are known.
+        params = None if "auth_params" in unknown else self.auth_params
+        return [InputError(p.field, p.reason) for p in sources.auth_problems(kinds, name, params)]
 
 
 class BaseConnectionProvider(ConnectionProvider):
@@ -107,8 +120,9 @@ class BaseConnection(Resource, module="aep", name="BaseConnection"):
     name: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str],
-                 auth_spec_name: pulumi.Input[str], auth_params: pulumi.Input[Mapping[str, Any]] | None = None,
+    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str] | None = None,
+                 auth_spec_name: pulumi.Input[str] | None = None, source_kind: pulumi.Input[str] | None = None,
+                 auth_params: pulumi.Input[Mapping[str, Any]] | None = None,
                  name: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
                  connection_spec_version: pulumi.Input[str] | None = None, sandbox: pulumi.Input[str] | None = None,
                  adopt_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -116,8 +130,11 @@ class BaseConnection(Resource, module="aep", name="BaseConnection"):
 
         Args:
             resource_name: the Pulumi resource name.
-            connection_spec_id: the source's connection spec (HTTP_STREAMING_SPEC; Pendo takes no account).
-            auth_spec_name: the name of one of the connection spec's auth specs, e.g. "Streaming Connection".
+            connection_spec_id: the source's connection spec (e.g. HTTP_STREAMING_SPEC; webhooks take no account).
+            auth_spec_name: the name of one of the connection spec's auth specs, e.g. "Streaming Connection"
+                (default: the kind's only auth spec, when source_kind is given and it has one).
+            source_kind: its kind in the source catalog (providers/sources.py), e.g. "kinesis": fills in
+                connection_spec_id and checks the auth spec name and its required params.
             auth_params: the credentials that auth spec asks for; stored and shown only as a secret
                 (pass secrets, e.g. `config.require_secret(...)` values).
             name: its name in AEP (default `account-<7 random characters>`, kept across updates).

@@ -12,7 +12,9 @@ from typing import Annotated, Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
+from pydantic import model_validator
 
+from . import sources
 from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
 from .models import (
@@ -23,6 +25,7 @@ from .models import (
     InputError,
     Managed,
     Name,
+    Passive,
     Percent,
     Version,
 )
@@ -39,6 +42,7 @@ class DataflowArgs(AEPArgs):
 
     name: Annotated[Name | None, Managed()] = None
     description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
+    # Default: the flow spec the source kind's catalog entry names, else GenericStreamingAEP.
     flow_spec_id: Annotated[str, Managed(replaces=True)] = STREAMING_FLOW_SPEC
     flow_spec_version: Annotated[str, Managed(replaces=True)] = "1.0"
     source_connection_id: Annotated[str | None, Managed(replaces=True)] = None
@@ -50,9 +54,36 @@ class DataflowArgs(AEPArgs):
     # Flow Service documents no update of them, so a change replaces the flow; absent is false.
     error_diagnostics_enabled: Annotated[bool | None, Managed(replaces=True, normalize=bool)] = None
     partial_ingestion_percent: Annotated[Percent | None, Managed(replaces=True)] = None
+    # The catalog kind of the flow's source (providers/sources.py): picks the flow spec.
+    source_kind: Annotated[str | None, Passive()] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flow_spec_of_kind(cls, data: Any) -> Any:
+        kind = sources.KINDS.get(data.get("source_kind") or "") if isinstance(data, dict) and isinstance(
+            data.get("source_kind"), str) else None
+        if kind is not None and data.get("flow_spec_id") is None:
+            return {**data, "flow_spec_id": kind.flow_spec_id}
+        return data
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         errs = []
+        kind = sources.KINDS.get(self.source_kind or "")
+        if self.source_kind is not None and "source_kind" not in unknown and kind is None:
+            errs.append(InputError("source_kind", f"{self.source_kind!r} is not a source kind"
+                                   f"{sources.suggest(self.source_kind, sources.KINDS)}; use one of "
+                                   f"{', '.join(sources.KINDS)}"))
+        accepted = sources.flow_specs_for(kind) if kind else ()
+        if kind and "flow_spec_id" not in unknown and self.flow_spec_id in FLOW_SPECS and \
+                self.flow_spec_id not in accepted:
+            errs.append(InputError("flow_spec_id", f"flow spec {self.flow_spec_id} ({FLOW_SPECS[self.flow_spec_id]}) "
+                                   f"does not take {kind.label} sources: use {kind.flow_spec_id} or leave "
+                                   "flow_spec_id unset"))
+        if "flow_spec_id" not in unknown and self.flow_spec_id not in sources.FLOW_SPECS_WITH_OPTIONS:
+            for f in ("error_diagnostics_enabled", "partial_ingestion_percent"):
+                if f not in unknown and getattr(self, f) is not None and self.flow_spec_id in FLOW_SPECS:
+                    errs.append(InputError(f, f"flow spec {FLOW_SPECS[self.flow_spec_id]} defines no options "
+                                           "(its optionSpec is empty): remove it"))
         if "flow_spec_id" not in unknown and self.flow_spec_id not in FLOW_SPECS:
             listing = ", ".join(f"{k} ({v})" for k, v in FLOW_SPECS.items())
             errs.append(InputError("flow_spec_id", f"{self.flow_spec_id!r} is not a supported flow spec; use "
@@ -180,7 +211,8 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
                  description: pulumi.Input[str] | None = None, enabled: pulumi.Input[bool] | None = None,
                  error_diagnostics_enabled: pulumi.Input[bool] | None = None,
                  partial_ingestion_percent: pulumi.Input[float] | None = None,
-                 flow_spec_id: pulumi.Input[str] | None = None, flow_spec_version: pulumi.Input[str] | None = None,
+                 flow_spec_id: pulumi.Input[str] | None = None, source_kind: pulumi.Input[str] | None = None,
+                 flow_spec_version: pulumi.Input[str] | None = None,
                  sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
                  allow_replace: pulumi.Input[bool] | None = None, opts: pulumi.ResourceOptions | None = None):
         """A dataflow from one source connection to one target connection.
@@ -197,7 +229,9 @@ class Dataflow(Resource, module="aep", name="Dataflow"):
             error_diagnostics_enabled: keep detailed error diagnostics of its runs (default false).
             partial_ingestion_percent: the share of failed records, in per cent (above 0, at most 100),
                 beyond which a run fails (default: none; a change to either option replaces the flow).
-            flow_spec_id: the flow spec (default GenericStreamingAEP, the streaming one).
+            flow_spec_id: the flow spec (default: the one the source kind's catalog entry names, else
+                GenericStreamingAEP).
+            source_kind: the source's kind in the catalog (providers/sources.py), e.g. "kinesis".
             flow_spec_version: its version (default "1.0").
             sandbox: the AEP sandbox (default stack config aep:sandbox).
             adopt_id: the id of an existing flow to manage instead of creating one.

@@ -26,23 +26,31 @@ from typing import Annotated, Any, Callable, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
+from . import sources
 from .transport import plain
 
 # ---------------------------------------------------------------------------------------------
 # Known AEP ids
 # ---------------------------------------------------------------------------------------------
 
-PENDO_SPEC = "6ff5654f-19d5-427d-bd3e-c0ebc802389a"
-HTTP_STREAMING_SPEC = "bc7b00d6-623a-4dfc-9fdb-f1240aeadaeb"
+# Derived from the source catalog (providers/sources.py), the one table of source kinds.
+PENDO_SPEC = sources.KINDS["pendo"].connection_spec_id
+CHATLIO_SPEC = sources.KINDS["chatlio"].connection_spec_id
+CUSTOMERIO_SPEC = sources.KINDS["customerio"].connection_spec_id
+HTTP_STREAMING_SPEC = sources.KINDS["http-streaming"].connection_spec_id
+KINESIS_SPEC = sources.KINDS["kinesis"].connection_spec_id
+EVENT_HUBS_SPEC = sources.KINDS["eventhubs"].connection_spec_id
+PUBSUB_SPEC = sources.KINDS["pubsub"].connection_spec_id
 DATA_LAKE_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-STREAMING_FLOW_SPEC = "e77fde5a-22a8-11ed-861d-0242ac120002"
-STREAMING_PROVIDER_ID = "521eee4d-8cbe-4906-bb48-fb6bd4450033"
+STREAMING_FLOW_SPEC = sources.GENERIC_STREAMING_FLOW_SPEC
+OPTIONAL_TRANSFORM_FLOW_SPEC = sources.OPTIONAL_TRANSFORM_FLOW_SPEC
+STREAMING_PROVIDER_ID = sources.STREAMING_PROVIDER_ID
 
-SOURCE_SPECS = {PENDO_SPEC: "Pendo (webhook)", HTTP_STREAMING_SPEC: "HTTP API streaming"}
+SOURCE_SPECS = sources.spec_ids()
 TARGET_SPECS = {DATA_LAKE_SPEC: "Data Lake"}
-FLOW_SPECS = {STREAMING_FLOW_SPEC: "GenericStreamingAEP"}
+FLOW_SPECS = {s.flow_spec_id: sources.FLOW_SPEC_NAMES[s.flow_spec_id] for s in sources.CATALOG}
 # Connection specs whose sources are streaming and therefore use the streaming provider id.
-STREAMING_SOURCE_SPECS = {PENDO_SPEC, HTTP_STREAMING_SPEC}
+STREAMING_SOURCE_SPECS = {s.connection_spec_id for s in sources.CATALOG if s.streaming}
 
 # The standard identity namespaces every sandbox has (Identity Service, list-namespaces.md):
 # looked up by code, never created. AEP compares codes ignoring letter case.

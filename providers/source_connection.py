@@ -1,4 +1,4 @@
-"""SourceConnection: a Flow Service source connection, Pendo or generic HTTP streaming.
+"""SourceConnection: a Flow Service source connection of one of the catalog's kinds (providers/sources.py).
 
 Adobe says source and target connections are not to be updated apart from their dataflow
 (changes do not reach the flow), so every definition field forces a replacement, which
@@ -13,6 +13,7 @@ import pulumi
 from pulumi.dynamic import Resource
 from pydantic import Field, model_validator
 
+from . import sources
 from .base import resource_args
 from .connection import ConnectionArgs, ConnectionProvider
 from .models import (
@@ -24,40 +25,61 @@ from .models import (
     InputError,
     Managed,
     Name,
+    Passive,
     spec_error,
 )
 
 
 class SourceConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
-        "connection_spec_id": f"use {PENDO_SPEC} (Pendo) or {HTTP_STREAMING_SPEC} (HTTP API streaming)"}
+        "connection_spec_id": f"use {PENDO_SPEC} (Pendo), {HTTP_STREAMING_SPEC} (HTTP API streaming), or "
+                              "set source_kind (providers/sources.py lists the kinds)"}
 
     # Not part of the Flow Service DTO: AEP accepts it on create and does not echo it.
     provider_id: Annotated[str | None, Managed(replaces=True, observable=False)] = None
     data_format: Annotated[Name, Managed(replaces=True)] = "json"
     params: Annotated[dict[str, Any], Managed(replaces=True, default={})] = Field(default_factory=dict)
     base_connection_id: Annotated[str | None, Managed(replaces=True)] = None
+    # The catalog kind (providers/sources.py), when the caller knows it: it picks the connection
+    # spec and, for the HTTP API's two kinds, whether an account is needed.
+    source_kind: Annotated[str | None, Passive()] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spec_of_kind(cls, data: Any) -> Any:
+        # Before the required-field check runs: a known kind stands for its connection spec.
+        return sources.fill_spec(data)
 
     @model_validator(mode="after")
     def _defaults(self) -> "SourceConnectionArgs":
+        kind = sources.KINDS.get(self.source_kind or "")
         # Every streaming tutorial sends the streaming provider id; fill it in the same way.
         if self.provider_id is None and self.connection_spec_id in STREAMING_SOURCE_SPECS:
-            self.provider_id = STREAMING_PROVIDER_ID
+            self.provider_id = kind.provider_id if kind else STREAMING_PROVIDER_ID
         return self
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         errs = []
+        if self.source_kind is not None and "source_kind" not in unknown and self.source_kind not in sources.KINDS:
+            return [InputError("source_kind", f"{self.source_kind!r} is not a source kind"
+                               f"{sources.suggest(self.source_kind, sources.KINDS)}; use one of "
+                               f"{', '.join(sources.KINDS)}")]
         spec = self.connection_spec_id
         if "connection_spec_id" in unknown or not spec:
             return errs
         if spec not in SOURCE_SPECS:
             return [spec_error("connection_spec_id", spec, SOURCE_SPECS)]
-        if spec == PENDO_SPEC and "data_format" not in unknown and self.data_format != "json":
-            errs.append(InputError("data_format", f"Pendo sends JSON only; {self.data_format!r} is not "
-                                   "supported: set data_format to json (or leave it out)"))
-        if spec == PENDO_SPEC and "base_connection_id" not in unknown and self.base_connection_id:
-            errs.append(InputError("base_connection_id", "Pendo sources take no base connection (AEP "
-                                   "answers FLOW-1332-400): remove base_connection_id"))
+        kind = sources.KINDS.get(self.source_kind or "") or sources.by_spec(spec)[0]
+        if kind.connection_spec_id != spec:
+            return [InputError("connection_spec_id", f"{kind.label} sources use connection spec "
+                               f"{kind.connection_spec_id}, not {spec}: drop connection_spec_id or source_kind")]
+        if "params" not in unknown:
+            fmt = None if "data_format" in unknown else self.data_format
+            errs.extend(InputError(p.field, p.reason) for p in sources.param_problems(kind, self.params, fmt))
+        if "base_connection_id" not in unknown:
+            rules = (kind,) if self.source_kind else sources.by_spec(spec)
+            errs.extend(InputError(p.field, p.reason)
+                        for p in sources.account_problems(bool(self.base_connection_id), rules))
         return errs
 
 
@@ -84,13 +106,14 @@ class SourceConnectionProvider(ConnectionProvider):
 
 
 class SourceConnection(Resource, module="aep", name="SourceConnection"):
-    """A streaming source connection, selected by `connection_spec_id` (Pendo or HTTP API)."""
+    """A streaming source connection, selected by `connection_spec_id` or `source_kind` (the catalog's kinds)."""
 
     name: pulumi.Output[str]
     etag: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str],
-                 name: pulumi.Input[str] | None = None, description: pulumi.Input[str] | None = None,
+    def __init__(self, resource_name: str, *, connection_spec_id: pulumi.Input[str] | None = None,
+                 source_kind: pulumi.Input[str] | None = None, name: pulumi.Input[str] | None = None,
+                 description: pulumi.Input[str] | None = None,
                  connection_spec_version: pulumi.Input[str] | None = None,
                  provider_id: pulumi.Input[str] | None = None, data_format: pulumi.Input[str] | None = None,
                  params: pulumi.Input[Mapping[str, Any]] | None = None,
@@ -100,14 +123,16 @@ class SourceConnection(Resource, module="aep", name="SourceConnection"):
 
         Args:
             resource_name: the Pulumi resource name.
-            connection_spec_id: the source's connection spec, providers.models.PENDO_SPEC or HTTP_STREAMING_SPEC.
+            connection_spec_id: the source's connection spec, e.g. providers.models.PENDO_SPEC (or give source_kind).
+            source_kind: its kind in the source catalog (providers/sources.py: "pendo", "kinesis", ...), which
+                fills in connection_spec_id and checks params, data format and account against the catalog.
             name: its name in AEP (default `source-<7 random characters>`, kept across updates).
             description: its description (default "Managed by Pulumi (aep-pipelines)").
             connection_spec_version: the connection spec's version (default "1.0").
             provider_id: the provider id sent on create (default the streaming provider, for streaming specs).
             data_format: the format of the incoming data (default "json", the only one Pendo sends).
-            params: the source's parameters, as its connection spec defines them.
-            base_connection_id: the BaseConnection (account) of a source that needs one; never for Pendo.
+            params: the source's parameters, as its connection spec defines them (Kinesis `stream`, ...).
+            base_connection_id: the BaseConnection (account) of a source that needs one; never for a webhook.
             sandbox: the AEP sandbox (default stack config aep:sandbox).
             adopt_id: the id of an existing source connection to manage instead of creating one.
             opts: Pulumi resource options.

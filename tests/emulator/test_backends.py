@@ -104,7 +104,8 @@ def test_patch_needs_the_current_if_match_and_refuses_move(fs, store):
 
 def test_a_base_connection_a_flow_reads_from_cannot_be_deleted(fs, store):
     base = fs.create_connection(CTX, {"name": "gcs", "connectionSpec": {"id": seed.GCS_SPEC_ID},
-                                      "auth": {"specName": "Basic Authentication", "params": {"k": "v"}}})
+                                      "auth": {"specName": "Basic Authentication for Google Cloud Storage",
+                                               "params": {"accessKeyId": "k", "secretAccessKey": "v"}}})
     source = fs.create_source_connection(CTX, {"name": "files", "connectionSpec": {"id": seed.GCS_SPEC_ID},
                                                "baseConnectionId": base["id"], "data": {"format": "json"}})
     pipe = pendo_pipeline(fs, store)

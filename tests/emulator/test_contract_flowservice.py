@@ -130,7 +130,7 @@ def test_flow_specs(world):
 
 def test_base_connections(world):
     api = world["api"]
-    r = api.post("/connections", {"name": "contract", "auth": {"specName": "Basic", "params": {
+    r = api.post("/connections", {"name": "contract", "auth": {"specName": "Basic Authentication for Google Cloud Storage", "params": {
         "accessKeyId": "a", "secretAccessKey": "b"}}, "connectionSpec": {"id": seed.GCS_SPEC_ID, "version": "1.0"}})
     check(r, "POST", "/connections")
     cid = r.json()["id"]

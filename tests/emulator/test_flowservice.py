@@ -12,6 +12,7 @@ from emulator import seed
 
 from .fs_helpers import OTHER_SCHEMA_ID, SCHEMA_ID, FlowApi, assert_flow_error
 
+GCS_AUTH = "Basic Authentication for Google Cloud Storage"
 ETAG = re.compile(r'^"[0-9a-f]{8}-0000-0200-0000-[0-9a-f]{12}"$')
 
 
@@ -26,7 +27,7 @@ def test_create_returns_201_id_and_quoted_etag_with_location_for_connections_and
     r = fs.post("/sourceConnections", fs.source_body())
     assert r.status_code == 201
     assert set(r.json()) == {"id", "etag"} and ETAG.match(r.json()["etag"])
-    base = fs.post("/connections", {"name": "acct", "auth": {"specName": "x", "params": {"accessKeyId": "a",
+    base = fs.post("/connections", {"name": "acct", "auth": {"specName": GCS_AUTH, "params": {"accessKeyId": "a",
                                                                                            "secretAccessKey": "b"}},
                                     "connectionSpec": {"id": seed.GCS_SPEC_ID, "version": "1.0"}})
     assert base.status_code == 201 and ETAG.match(base.json()["etag"])

@@ -192,7 +192,11 @@ def test_server_defaults_do_not_diff():
     (TargetConnectionProvider(), {"dataset_id": "d", "schema_id": SCHEMA}, "dataset_id", "other"),
     (DatasetProvider(), {"schema_id": SCHEMA}, "schema_id", SCHEMA + "2"),
     (DataflowProvider(), {"source_connection_id": UUID1, "target_connection_id": UUID2}, "source_connection_id", UUID2),
-    (BaseConnectionProvider(), {"connection_spec_id": HTTP_STREAMING_SPEC, "auth_spec_name": "a"}, "auth_spec_name", "b"),
+    # Pub/Sub has two auth specs; these params satisfy both (an auth spec name must be one of the spec's).
+    (BaseConnectionProvider(), {"source_kind": "pubsub", "auth_spec_name": "Project Based Authentication",
+                                "auth_params": {"projectId": "p", "credentials": "c", "topicName": "t",
+                                                "subscriptionName": "s"}},
+     "auth_spec_name", "Topic & Subscription Based Authentication"),
     (XdmSchemaProvider(), {"fields": {"a": {"type": "string"}}}, "class_id", "profile"),
     (MappingSetProvider(), {"schema_id": SCHEMA, "mappings": [{"source": "a", "destination": "_t.a"}]}, "sandbox", "prod"),
 ], ids=lambda v: v if isinstance(v, str) else None)

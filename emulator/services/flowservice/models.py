@@ -21,6 +21,7 @@ from ...store import Store
 from .. import flow_options, flow_patch
 from .._common import now_ms
 from . import errors as E
+from . import spec_rules
 from .errors import invalid, not_found
 from .flows import FlowRules
 
@@ -164,6 +165,8 @@ class FlowService:
         doc = self.get(ctx, resource, id_)
         if resource == "flows":
             return self._render_flow(doc, self._latest_runs(ctx), base_url)
+        if resource == "connections":
+            return self._render_connection(doc)
         return self._render_run(ctx, doc) if resource == "runs" else public(doc)
 
     def views(self, ctx: RequestContext, resource: str, base_url: str) -> list[dict[str, Any]]:
@@ -174,7 +177,14 @@ class FlowService:
             return [self._render_flow(d, runs, base_url) for d in docs]
         if resource == "runs":
             return [self._render_run(ctx, d) for d in docs]
+        if resource == "connections":
+            return [self._render_connection(d) for d in docs]
         return [public(d) for d in docs]
+
+    def _render_connection(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A base connection with its secret auth params masked, as every AEP read shows it."""
+        spec = self.store.get(kinds.CONNECTION_SPEC, "", "", (doc.get("connectionSpec") or {}).get("id", ""))
+        return spec_rules.masked(public(doc), spec)
 
     def _latest_runs(self, ctx: RequestContext) -> dict[str, dict[str, Any]]:
         latest: dict[str, dict[str, Any]] = {}
@@ -277,6 +287,12 @@ class FlowService:
         """Apply a JSON Patch body to `doc` (from patch_target) and store it; the patched document."""
         id_ = doc["id"]
         patched, ops = self._apply_patch(resource, doc, body)
+        if resource in ("connections", "sourceConnections"):
+            spec = self.store.get(kinds.CONNECTION_SPEC, "", "", doc["connectionSpec"]["id"]) or {}
+            if resource == "connections":
+                spec_rules.check_auth(spec, patched.get("auth"))
+            elif (patched.get("params"), patched.get("data")) != (doc.get("params"), doc.get("data")):
+                spec_rules.check_source(spec, patched)
         if resource == "flows":
             self.flows.check_update(ctx, doc, patched)
             now = now_ms()
@@ -332,12 +348,7 @@ class FlowService:
         ref = spec_ref(body, "connectionSpec")
         spec = self._connection_spec(ref["id"])
         _require_name(body)
-        auth = body.get("auth")
-        if spec.get("authSpec") and not (isinstance(auth, dict) and auth.get("specName")
-                                         and isinstance(auth.get("params"), dict)):
-            raise invalid("'auth.specName' and 'auth.params' are required for this connection spec.")
-        if isinstance(auth, dict) and "specName" in auth and not isinstance(auth["specName"], str):
-            raise invalid("'auth.specName' must be a string naming one of the connection spec's authSpec entries.")
+        spec_rules.check_auth(spec, body.get("auth"))
         return self._create(ctx, "connections", body, ref)
 
     def test_connection(self, ctx: RequestContext, conn_id: str) -> bool:
@@ -368,8 +379,7 @@ class FlowService:
             raise invalid(f"Connection spec {ref['id']} is not a source.")
         if not isinstance(body["data"], dict):
             raise invalid("'data' must be an object.")
-        if ref["id"] == seed.PENDO_SPEC_ID and body["data"].get("format", "json") != "json":
-            raise invalid("Pendo supports only data.format 'json'.")
+        spec_rules.check_source(spec, body)
         inherited: dict[str, Any] = {}
         base_id = body.get("baseConnectionId")
         if base_id is not None:
@@ -382,9 +392,11 @@ class FlowService:
             if base["connectionSpec"]["id"] != ref["id"]:
                 raise invalid(f"Base connection {base_id} belongs to a different connection spec.")
             inherited["baseConnection"] = {"id": base["id"], "connectionSpec": base["connectionSpec"]}
-        elif spec.get("authSpec") and ref["id"] not in seed.STREAMING_SOURCE_SPEC_IDS:
-            # Batch sources read through their account; streaming accounts are optional.
-            raise invalid(f"Connection spec {ref['id']} requires a baseConnectionId.")
+        elif spec.get("authSpec") and ref["id"] not in seed.OPTIONAL_BASE_CONNECTION_SPEC_IDS:
+            # Batch sources and Kinesis, Event Hubs and Pub/Sub read through their account;
+            # the HTTP API's account is optional (it only turns on authentication).
+            raise invalid(f"Connection spec {spec.get('name')} ({ref['id']}) requires a baseConnectionId: "
+                          "create a base connection (POST /connections) and pass its id.")
         return self._create(ctx, "sourceConnections", body, ref, inheritedAttributes=inherited)
 
     def create_target_connection(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
