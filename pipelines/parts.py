@@ -17,8 +17,6 @@ from typing import Any
 from pulumi.output import Unknown
 
 from providers import (
-    HTTP_STREAMING_SPEC,
-    PENDO_SPEC,
     BaseConnectionProvider,
     DataflowProvider,
     DatasetProvider,
@@ -28,10 +26,10 @@ from providers import (
     XdmSchemaProvider,
 )
 from providers.models import STANDARD_NAMESPACE_CODES
+from providers.sources import KINDS
 
 from .problems import Problem
 
-SOURCE_SPECS = {"pendo": PENDO_SPEC, "http-streaming": HTTP_STREAMING_SPEC}
 # A dataset's records reach Profile (and its identities the identity graph) with these tags.
 PROFILE_TAGS = {"unifiedProfile": ["enabled:true"], "unifiedIdentity": ["enabled:true"]}
 TENANT_PLACEHOLDER = "{tenantId}"
@@ -56,10 +54,12 @@ PARTS: dict[str, Part] = {
         "adopt_id": "adopt.dataset"}),
     "account": Part(BaseConnectionProvider, {}, {
         "name": "source.account.name", "description": "source.account.description",
-        "connection_spec_id": "source.account", "auth_spec_name": "source.account.auth_spec_name",
+        "connection_spec_id": "source.account", "source_kind": "source.kind",
+        "auth_spec_name": "source.account.auth_spec_name",
         "auth_params": "source.account.auth_params", "adopt_id": "adopt.account"}),
     "source": Part(SourceConnectionProvider, {"base_connection_id": "account"}, {
         "name": "source.name", "description": "source.description", "connection_spec_id": "source.kind",
+        "source_kind": "source.kind",
         "data_format": "source.data_format", "params": "source.params", "base_connection_id": "source.account",
         "adopt_id": "adopt.source"}),
     "target": Part(TargetConnectionProvider, {"dataset_id": "dataset", "schema_id": "schema"}, {
@@ -68,7 +68,7 @@ PARTS: dict[str, Part] = {
         "name": "mapping_set.name", "mappings": "mappings", "adopt_id": "adopt.mapping_set"}),
     "flow": Part(DataflowProvider, {"source_connection_id": "source", "target_connection_id": "target",
                                     "mapping_id": "mapping", "mapping_version": "mapping"}, {
-        "name": "flow.name", "description": "flow.description", "enabled": "flow.enabled",
+        "name": "flow.name", "description": "flow.description", "enabled": "flow.enabled", "source_kind": "source.kind",
         "error_diagnostics_enabled": "flow.error_diagnostics_enabled",
         "partial_ingestion_percent": "flow.partial_ingestion_percent", "adopt_id": "adopt.flow"}),
 }
@@ -87,12 +87,14 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
         "dataset": dict(name=p.dataset_name, description=p.dataset_description, tags=p.dataset_tags or None,
                         sandbox=sb, adopt_id=adopt.get("dataset"), allow_replace="dataset" in allow or None),
         "source": dict(name=p.source_name, description=p.source_description,
-                       connection_spec_id=SOURCE_SPECS[p.source_kind], data_format=p.data_format,
+                       connection_spec_id=KINDS[p.source_kind].connection_spec_id, source_kind=p.source_kind,
+                       data_format=p.data_format,
                        params=p.source_params or None, sandbox=sb, adopt_id=adopt.get("source")),
         "target": dict(name=p.target_name, sandbox=sb, adopt_id=adopt.get("target")),
         "mapping": dict(name=p.mapping_set_name, mappings=p.mappings, schema_field_paths=p.field_paths,
                         sandbox=sb, adopt_id=adopt.get("mapping_set")),
         "flow": dict(name=p.flow_name, description=p.flow_description, enabled=p.flow_enabled,
+                     source_kind=p.source_kind,
                      error_diagnostics_enabled=p.flow_error_diagnostics_enabled,
                      partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb,
                      adopt_id=adopt.get("flow"), allow_replace="flow" in allow or None),
@@ -106,7 +108,8 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
     out["profile"] = dict(sandbox=sb)
     if p.account is not None:
         out["account"] = dict(name=p.account.name, description=p.account.description,
-                              connection_spec_id=SOURCE_SPECS[p.source_kind], auth_spec_name=p.account.auth_spec_name,
+                              connection_spec_id=KINDS[p.source_kind].connection_spec_id, source_kind=p.source_kind,
+                              auth_spec_name=p.account.auth_spec_name,
                               auth_params=p.account.auth_params, sandbox=sb, adopt_id=adopt.get("account"))
     return out
 

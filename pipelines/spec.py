@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from providers import sources
 from providers.models import (
     EXPERIENCE_EVENT,
     ID_TYPES,
@@ -89,6 +90,19 @@ def _pipeline_name(v: str) -> str:
     return v
 
 
+def _sole_auth(kind: str) -> str | None:
+    """The auth spec of a kind that has just one (the HTTP API's "Streaming Connection")."""
+    specs = sources.KINDS[kind].auth_specs
+    return specs[0].name if len(specs) == 1 else None
+
+
+def _source_kind(v: str) -> str:
+    if v not in sources.KINDS:
+        raise ValueError(f"{v!r} is not a source kind{sources.suggest(v, sources.KINDS)}: use one of "
+                         f"{', '.join(sources.KINDS)} (docs/pipelines.md, the source catalog)")
+    return v
+
+
 def _namespace_code(v: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]+", v):
         raise ValueError(f"{v!r} is not a namespace code: use letters and digits only (e.g. PENDOVISITOR), or a "
@@ -112,14 +126,16 @@ class AccountSpec(_Model):
 
     name: Name = None
     description: str | None = None
-    auth_spec_name: str = Field("Streaming Connection", description="the connection spec's auth spec name")
+    auth_spec_name: str | None = Field(None, description="the connection spec's auth spec name (default: the "
+                                       "kind's only one)")
     auth_params: dict[str, Any] = Field(default_factory=dict, description="stored and shown as a secret")
 
 
 class SourceSpec(_Model):
-    """Where events come from: `pendo` (the preset) or `http-streaming` (HTTP API)."""
+    """Where events come from: a kind of the source catalog, `pendo` (the preset) by default."""
 
-    kind: Literal["pendo", "http-streaming"] = "pendo"
+    kind: Annotated[str, AfterValidator(_source_kind)] = Field(
+        "pendo", description="a kind of the source catalog (providers/sources.py, docs/pipelines.md)")
     name: Name = None
     description: str | None = None
     data_format: str = "json"
@@ -258,6 +274,7 @@ DEFAULT_MAPPINGS: list[dict[str, str]] = [
 ]
 DEFAULT_PIPELINE: dict[str, Any] = {"name": "pendo"}
 
+# What default display names call a kind; the first two predate the catalog's labels.
 _KIND_LABEL = {"pendo": "Pendo", "http-streaming": "HTTP API"}
 
 
@@ -356,12 +373,13 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
     # Display names default from the first name: a renamed pipeline keeps its AEP objects' names.
     first = spec.previous_names[0] if spec.previous_names else spec.name
     label = first if first != "pendo" else "Pendo"
-    kind = _KIND_LABEL[src.kind]
+    kind = _KIND_LABEL.get(src.kind) or sources.short(sources.KINDS[src.kind].label)
     pipe = Pipeline(
         name=spec.name, sandbox=sb or "", tenant_id=tn or "", source_kind=src.kind,
         source_name=src.name or f"Streaming Source Connection for {label}",
         source_description=src.description, data_format=src.data_format, source_params=dict(src.params),
-        account=(src.account.model_copy(update={"name": src.account.name or f"{kind} account for {label}"})
+        account=(src.account.model_copy(update={"name": src.account.name or f"{kind} account for {label}",
+                                                "auth_spec_name": src.account.auth_spec_name or _sole_auth(src.kind)})
                  if src.account else None),
         schema_title=spec.schema_.title or f"{label} events",
         schema_description=spec.schema_.description, class_id=spec.schema_.class_id, fields=fields_raw,

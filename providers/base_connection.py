@@ -31,7 +31,6 @@ from .models import (
 class BaseConnectionArgs(ConnectionArgs):
     _required: ClassVar[dict[str, str]] = {
         "connection_spec_id": f"use {HTTP_STREAMING_SPEC} (HTTP API streaming), or set source_kind",
-        "auth_spec_name": "give the auth spec name of the connection spec, e.g. 'Streaming Connection'",
     }
 
     auth_spec_name: Annotated[str | None, Managed(replaces=True)] = None
@@ -56,7 +55,9 @@ class BaseConnectionArgs(ConnectionArgs):
         if self.connection_spec_id not in SOURCE_SPECS:
             return [spec_error("connection_spec_id", self.connection_spec_id, SOURCE_SPECS)]
         kinds = (sources.KINDS[self.source_kind],) if self.source_kind else sources.by_spec(self.connection_spec_id)
-        name = None if "auth_spec_name" in unknown else self.auth_spec_name
+        if "auth_spec_name" in unknown:
+            return []
+        name = self.auth_spec_name
         # Secret inputs are often unknown at preview; their params are checked once they are known.
         params = None if "auth_params" in unknown else self.auth_params
         return [InputError(p.field, p.reason) for p in sources.auth_problems(kinds, name, params)]

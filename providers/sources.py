@@ -196,8 +196,9 @@ def account_problems(has_account: bool, kinds: tuple[SourceKind, ...]) -> list[P
         return [Problem("base_connection_id", f"{short(label)} sources take no account (no base connection: "
                                               "AEP answers FLOW-1332-400): remove it")]
     if not has_account and all(k.needs_account for k in kinds):
-        return [Problem("base_connection_id", f"{label} reads through an account: create a BaseConnection "
-                                              "for it and pass its id as base_connection_id")]
+        return [Problem("base_connection_id", f"{label} reads through an account (a base connection holding its "
+                                              "credentials): declare one (a BaseConnection, its id as "
+                                              "base_connection_id)")]
     return []
 
 
@@ -223,9 +224,9 @@ def param_problems(kind: SourceKind, params: dict[str, Any], data_format: str | 
         if kind.one_of and not any(params.get(n) not in (None, "") for n in kind.one_of):
             out.append(Problem("params", f"{kind.label} needs {' or '.join(kind.one_of)}"))
     if data_format is not None and kind.data_formats and data_format not in kind.data_formats:
-        out.append(Problem("data_format", f"{kind.label} sends {', '.join(kind.data_formats)} only; "
-                                          f"{data_format!r} is not supported: set data_format="
-                                          f"{kind.data_formats[0]!r}"))
+        formats = ", ".join(f.upper() if f == "json" else f for f in kind.data_formats)
+        out.append(Problem("data_format", f"{short(kind.label)} sends {formats} only; {data_format!r} is not "
+                                          f"supported: set data_format to {kind.data_formats[0]} (or leave it out)"))
     return out
 
 
@@ -235,13 +236,16 @@ def auth_problems(kinds: tuple[SourceKind, ...], auth_spec_name: str | None,
 
     Reasons name params, never their values: auth params are secrets.
     """
-    if not kinds or auth_spec_name is None:
+    if not kinds:
         return []
     label = kinds[0].label
     specs = {a.name: a for k in kinds for a in k.auth_specs}
     if not specs:
         return [Problem("connection_spec_id", f"{short(label)} sources take no account (no base connection: "
                                               "AEP answers FLOW-1332-400): remove it")]
+    if auth_spec_name is None:
+        return [Problem("auth_spec_name", f"is required: {label} authenticates with "
+                                          f"{' or '.join(repr(n) for n in specs)}")]
     spec = specs.get(auth_spec_name)
     if spec is None:
         listing = ", ".join(repr(n) for n in specs)

@@ -92,7 +92,9 @@ def test_every_problem_is_reported_at_once():
     ([{"flow": {"name": "flow\u0085name"}}], "pipelines[0].flow.name: contains the invisible or control character U+0085"),
     ([{"flow": {"name": "tab\there"}}], "pipelines[0].flow.name: contains the invisible or control character U+0009"),
     ([{"sandbox": "Prod_1"}], "pipelines[0].sandbox: 'Prod_1' is not a sandbox name"),
-    ([{"source": {"kind": "segment"}}], "pipelines[0].source.kind: Input should be 'pendo' or 'http-streaming'"),
+    ([{"source": {"kind": "segment"}}], "pipelines[0].source.kind: 'segment' is not a source kind: use one of pendo, "),
+    ([{"source": {"kind": "kinesys"}}], "pipelines[0].source.kind: 'kinesys' is not a source kind (did you mean "
+                                        "'kinesis'?)"),
     ([{"source": {"account": {"auth_params": {}}}}], "pipelines[0].source.account: Pendo sources take no account"),
     ([{"schema": {"fields": {"x": {"type": "strin"}}}}], "pipelines[0].schema.fields.x.type: Input should be"),
     ([{"schema": {"fields": {}}}], "pipelines[0].schema.fields: declare at least one custom field"),

@@ -53,7 +53,7 @@ WIRING = textwrap.dedent("""
 
     pipes = load([{"name": "pendo"},
                   {"name": "http", "source": {"kind": "http-streaming",
-                                              "account": {"auth_params": {"sourceId": "s"}}},
+                                              "account": {"auth_params": {"sourceId": "s", "dataType": "raw"}}},
                    "flow": {"name": "HTTP flow"}}], sandbox="dev", tenant_id="extconndev")
     built = build(pipes)
 
