@@ -91,13 +91,35 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# A config key a secret auth param is read from: `aep-pipelines:<key>` in the stack's config.
+_SECRET_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+def secret_ref(value: Any) -> str | None:
+    """The config key of an auth param written `{secret: <key>}`, None for a plain value."""
+    return value["secret"] if isinstance(value, dict) and set(value) == {"secret"} else None
+
+
+def _auth_params(v: dict[str, Any]) -> dict[str, Any]:
+    for param, value in v.items():
+        if isinstance(value, dict) and "secret" in value:
+            key = secret_ref(value)
+            if not isinstance(key, str) or not _SECRET_KEY_RE.match(key):
+                raise ValueError(f"{param}: a secret reference is `{{secret: <key>}}` alone, the key 1-100 letters, "
+                                 "digits, '_', '.' or '-' starting with a letter; its value is set with `pulumi "
+                                 f"config set --secret {PROJECT}:<key> <value>`")
+    return v
+
+
 class AccountSpec(_Model):
     """A base connection (the source's account), for sources that authenticate."""
 
     name: Name = None
     description: str | None = None
     auth_spec_name: str = Field("Streaming Connection", description="the connection spec's auth spec name")
-    auth_params: dict[str, Any] = Field(default_factory=dict, description="stored and shown as a secret")
+    auth_params: Annotated[dict[str, Any], AfterValidator(_auth_params)] = Field(
+        default_factory=dict, description="stored and shown as a secret; `{secret: <key>}` reads the value from "
+        "the stack's secret config aep-pipelines:<key>")
 
 
 class SourceSpec(_Model):
@@ -424,4 +446,14 @@ def load_from_stack() -> list[Pipeline]:
         retain = cfg.get_bool("retainOnDelete")
     except pulumi.ConfigTypeError:
         raise SpecError("stack config", [Problem(f"{PROJECT}:retainOnDelete", "must be true or false")]) from None
+    pipes = [_with_secrets(p, cfg) for p in pipes]
     return [replace(p, retain_on_delete=True) for p in pipes] if retain else pipes
+
+
+def _with_secrets(p: Pipeline, cfg: Any) -> Pipeline:
+    """The pipeline with each `{secret: <key>}` auth param read from the stack's secret config
+    (a missing key fails the program, naming the `pulumi config set --secret` to run)."""
+    if p.account is None or not any(secret_ref(v) for v in p.account.auth_params.values()):
+        return p
+    params = {k: cfg.require_secret(secret_ref(v)) if secret_ref(v) else v for k, v in p.account.auth_params.items()}
+    return replace(p, account=p.account.model_copy(update={"auth_params": params}))
