@@ -150,6 +150,13 @@ class DatasetSpec(_Model):
     tags: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class TargetSpec(_Model):
+    """The target connection (into the dataset): its name and description."""
+
+    name: Name = None
+    description: str | None = None
+
+
 class MappingSpec(_Model):
     """`source` (a path into the incoming JSON) -> `destination` (an XDM path; `_{tenantId}` allowed)."""
 
@@ -194,6 +201,7 @@ class PipelineSpec(_Model):
     source: SourceSpec = Field(default_factory=SourceSpec)
     schema_: SchemaSpec = Field(default_factory=SchemaSpec, alias="schema")
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    target: TargetSpec = Field(default_factory=TargetSpec)
     mapping_set: MappingSetSpec = Field(default_factory=MappingSetSpec)
     mappings: list[MappingSpec] | None = None
     flow: FlowSpec = Field(default_factory=FlowSpec)
@@ -274,6 +282,7 @@ class Pipeline:
     previous_names: tuple[str, ...] = ()
     flow_error_diagnostics_enabled: bool | None = None
     flow_partial_ingestion_percent: float | None = None
+    target_description: str | None = None
 
     @property
     def identity(self) -> str:
@@ -338,7 +347,8 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         schema_description=spec.schema_.description, class_id=spec.schema_.class_id, fields=fields_raw,
         dataset_name=spec.dataset.name or f"{label} events", dataset_description=spec.dataset.description,
         dataset_tags={k: list(v) for k, v in spec.dataset.tags.items()},
-        target_name=f"Streaming Target Connection for {label}",
+        target_name=spec.target.name or f"Streaming Target Connection for {label}",
+        target_description=spec.target.description,
         mapping_set_name=spec.mapping_set.name or f"{first}-mapping",
         mappings=mappings,
         flow_name=spec.flow.name or f"Streaming Dataflow for {label}",
