@@ -132,3 +132,17 @@ def test_pipeline_names_come_from_flow_names():
     taken = {"pendo"}
     assert ex._unique_name("Pendo", taken) == "pendo-2"
     assert ex._unique_name("y" * 45, {"y" * 40}) == "y" * 38 + "-2"
+
+
+def test_fifty_pipelines_cost_one_listing_per_object_kind(emulator):
+    """docs/benchmarks.md, `make export`: the calls for 50 pipelines, by route."""
+    sb = unique_sandbox("export-50")
+    f = Foreign(emulator, sb)
+    for i in range(50):
+        f.pendo_pipeline(f"p{i:02d}", flow_name=f"Pendo flow {i:02d}")
+    emulator.reset_metrics()
+    out = run_export(emulator, sb)
+    calls = emulator.metrics()["requests"]
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    assert len(yaml.safe_load(out.stdout)["pipelines"]) == 50
+    assert calls == {**LISTINGS, IMS: 1}, calls  # 10 calls in all, whatever the number of pipelines up to a page
