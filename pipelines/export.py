@@ -77,6 +77,7 @@ class Export:
 
     sandbox: str
     tenant: str
+    adopt: bool = True
     pipelines: list[dict] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)
     secrets: list[tuple[str, str, str]] = field(default_factory=list)  # (pipeline, param, config key)
@@ -104,7 +105,7 @@ def _by(key: str):
 
 def export(listing: Listing, sandbox: str, *, adopt: bool = True, flow_ids: list[str] | None = None) -> Export:
     """The listing's streaming dataflows as pipelines, ordered by flow name then id."""
-    out = Export(sandbox, listing.tenant)
+    out = Export(sandbox, listing.tenant, adopt)
     for fid in flow_ids or []:
         if not any(f.get("id") == fid for f in listing.flows):
             out.left_out.append((f"flow {fid}", f"no such dataflow in sandbox {sandbox!r}"))
@@ -393,9 +394,13 @@ _Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org
 
 def render(out: Export) -> str:
     """The spec file's text: a header, the pipelines, then every flow or detail left out as comments."""
-    head = [f"# Exported from AEP sandbox {out.sandbox!r} (tenant {out.tenant}) by `make export`.",
-            "# Deploy it with a stack whose aep:sandbox and aep:tenantId are those; with the `adopt:` ids, `up`",
-            "# takes the objects over and writes nothing (docs/pipelines.md, Exporting a sandbox)."]
+    head = [f"# Exported from AEP sandbox {out.sandbox!r} (tenant {out.tenant}) by `make export`."]
+    if out.adopt:
+        head += ["# Deploy it with a stack whose aep:sandbox and aep:tenantId are those; with the `adopt:` ids, `up`",
+                 "# takes the objects over and writes nothing (docs/pipelines.md, Exporting a sandbox)."]
+    else:
+        head += ["# Without adopt ids (NO_ADOPT=1): a stack of another sandbox creates these objects afresh, and one",
+                 "# that already manages them sees no change (docs/pipelines.md, Promotion)."]
     if out.secrets:
         head.append("# Credentials are never exported: set each one as a secret of the stack first:")
         head += [f"#   pulumi config set --secret {PROJECT}:{key} <{param} of {pipe}>"

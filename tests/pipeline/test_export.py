@@ -110,6 +110,7 @@ def test_no_adopt_and_a_choice_of_flows(emulator, sandbox):
     out = run_export(emulator, sb, "--flows", made["http"]["flow"], "--no-adopt")
     assert out.returncode == 0, out.stdout + out.stderr
     (only,) = yaml.safe_load(out.stdout)["pipelines"]
+    assert "Without adopt ids (NO_ADOPT=1)" in out.stdout
     assert "adopt" not in only and only == {k: v for k, v in whole["pipelines"][0].items() if k != "adopt"}
     missing = run_export(emulator, sb, "--flows", "00000000-0000-4000-8000-000000000000")
     assert missing.returncode == 3 and "no such dataflow" in missing.stdout
