@@ -15,7 +15,7 @@ include scripts/versions.env
 # PULUMI_BACKEND_URL=s3://bucket/prefix make up STACK=prod (docs/state.md).
 export PATH := $(CURDIR)/.tools/pulumi/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help up test venv toolchain env emulator emulator-stop preview drift status demo destroy graph bench clean
+.PHONY: help up test venv toolchain env emulator emulator-stop preview drift status demo destroy graph export bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,12 @@ destroy: venv toolchain ## pulumi destroy of STACK
 
 graph: venv toolchain ## render STACK's resource graph into docs/resource-graph.png (needs graphviz)
 	@$(PY) -m pipelines.cli graph --stack $(STACK)
+
+# The spec goes to stdout, so the setup's own messages go to stderr. `python -m pipelines.cli export`
+# exits 3 when something was left out; make then reports "Error 3" (and exits 2).
+export: ## the sandbox's streaming dataflows as a spec: make export SANDBOX=dev [FLOWS=id,...] [NO_ADOPT=1] > pipelines.yaml
+	@$(MAKE) -s venv toolchain >&2
+	@$(PY) -m pipelines.cli export --stack $(STACK) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(FLOWS),--flows $(FLOWS)) $(if $(filter 1,$(NO_ADOPT)),--no-adopt)
 
 bench: venv toolchain ## benchmarks (about 25 min): writes docs/benchmarks.md and docs/benchmarks.png
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'

@@ -8,6 +8,8 @@
     demo                   post sample Pendo events to the inlet; show mapped records and the run
     destroy [--remove]     `pulumi destroy --yes` (and `pulumi stack rm` with --remove)
     graph                  `pulumi stack graph` rendered by graphviz into docs/resource-graph.png
+    export [--sandbox S]   the sandbox's streaming dataflows as a spec on stdout (pipelines/export.py);
+                           exit 3 when something was left out (listed at the end as comments)
     emulator-start         start the background emulator (what `up` does on a loopback endpoint)
     emulator-stop          stop the background emulator
 
@@ -308,6 +310,42 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """`make export`: read the sandbox with one listing per object kind, write the spec to stdout."""
+    from pipelines import export  # noqa: PLC0415 - loads the providers; only this command needs them
+
+    ensure_emulator(args.stack)
+    sandbox = args.sandbox or os.environ.get("AEP_SANDBOX") or stack_config(args.stack).get("aep:sandbox")
+    if not sandbox:
+        raise CliError(f"which sandbox? give SANDBOX=<name> (--sandbox), or set aep:sandbox on stack {args.stack!r}")
+    flows = [f.strip() for f in (args.flows or "").split(",") if f.strip()]
+    api = _settings_client(args.stack)
+    try:
+        out = export.export(export.read_sandbox(api, sandbox, flows), sandbox, adopt=not args.no_adopt,
+                            flow_ids=flows)
+    except Exception as e:  # noqa: BLE001 - an AEP error is shown as its message (status, code), no traceback
+        from providers.client import AEPError  # noqa: PLC0415
+
+        if isinstance(e, AEPError):
+            raise CliError(f"could not read sandbox {sandbox!r}: {e}") from None
+        raise
+    sys.stdout.write(export.render(out))
+    note(f"exported {len(out.pipelines)} pipeline(s) from sandbox {sandbox!r}"
+         + (f"; {len(out.left_out)} thing(s) left out, listed at the end (exit status 3)" if out.left_out else ""))
+    return 3 if out.left_out else 0
+
+
+def _settings_client(stack: str):
+    """The client from the environment alone when it holds the credentials, else from the stack's config."""
+    from providers.client import AEPSettings, ConfigurationError, get_client  # noqa: PLC0415
+
+    try:
+        return get_client(AEPSettings.load({}))
+    except ConfigurationError:
+        select_stack(stack, create=True)
+        return aep_client(stack)
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     """`make env`: the offline Pulumi environment as export lines, for `eval "$(make -s env)"`."""
     say(workspace.exports(args.stack))
@@ -355,6 +393,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ds.add_argument("--remove", action="store_true", help="also remove the stack (its config file stays)")
     gr = add("graph", cmd_graph, "render the stack's resource graph")
     gr.add_argument("--output", default=str(ROOT / "docs" / "resource-graph.png"))
+    ex = add("export", cmd_export, "write the sandbox's streaming dataflows as a spec (stdout); exit 3 if some "
+             "were left out")
+    ex.add_argument("--sandbox", help="the sandbox to read (default: the stack's aep:sandbox)")
+    ex.add_argument("--flows", help="only these dataflow ids, comma-separated")
+    ex.add_argument("--no-adopt", action="store_true", help="no adopt ids: a spec another stack creates afresh")
     add("env", cmd_env, "print the offline Pulumi environment as shell export lines")
     add("emulator-start", cmd_emulator_start, "start the background emulator")
     add("emulator-stop", cmd_emulator_stop, "stop the background emulator")

@@ -63,7 +63,7 @@ PARTS: dict[str, Part] = {
         "data_format": "source.data_format", "params": "source.params", "base_connection_id": "source.account",
         "adopt_id": "adopt.source"}),
     "target": Part(TargetConnectionProvider, {"dataset_id": "dataset", "schema_id": "schema"}, {
-        "adopt_id": "adopt.target"}),
+        "name": "target.name", "description": "target.description", "adopt_id": "adopt.target"}),
     "mapping": Part(MappingSetProvider, {"schema_id": "schema"}, {
         "name": "mapping_set.name", "mappings": "mappings", "adopt_id": "adopt.mapping_set"}),
     "flow": Part(DataflowProvider, {"source_connection_id": "source", "target_connection_id": "target",
@@ -90,7 +90,8 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
                        connection_spec_id=KINDS[p.source_kind].connection_spec_id, source_kind=p.source_kind,
                        data_format=p.data_format,
                        params=p.source_params or None, sandbox=sb, adopt_id=adopt.get("source")),
-        "target": dict(name=p.target_name, sandbox=sb, adopt_id=adopt.get("target")),
+        "target": dict(name=p.target_name, description=p.target_description, sandbox=sb,
+                       adopt_id=adopt.get("target")),
         "mapping": dict(name=p.mapping_set_name, mappings=p.mappings, schema_field_paths=p.field_paths,
                         sandbox=sb, adopt_id=adopt.get("mapping_set")),
         "flow": dict(name=p.flow_name, description=p.flow_description, enabled=p.flow_enabled,

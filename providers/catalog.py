@@ -42,6 +42,24 @@ class Catalog(Transport):
                           params={"property": prop, "limit": 100}, idempotent=True) or {}
         return {i: d for i, d in body.items() if isinstance(d, dict) and d.get("name") == name}
 
+    def list_datasets(self, sandbox: str, page_size: int = 100) -> dict[str, dict]:
+        """GET /dataSets?limit=&start=&orderBy=asc:created, every page -> {id: dataset}.
+
+        Catalog answers a page as one object keyed by id, with no link to the next page, so
+        pages are asked for until one comes back short (100, Catalog's largest page, is the
+        default size). Idempotent: each page is retried on 429, 5xx and connection errors
+        within the retry budget.
+        """
+        out: dict[str, dict] = {}
+        for start in range(0, 100 * page_size, page_size):
+            body = self._call("GET", f"{CATALOG}/dataSets", sandbox=sandbox, idempotent=True,
+                              params={"limit": page_size, "start": start, "orderBy": "asc:created"}) or {}
+            page = {i: d for i, d in body.items() if isinstance(d, dict)}
+            out.update(page)
+            if len(page) < page_size:
+                break
+        return out
+
     def patch_dataset(self, sandbox: str, id_: str, ops: list[dict]) -> None:
         """PATCH /dataSets/{id} with a JSON Patch of absolute values (repeatable)."""
         self._call("PATCH", f"{CATALOG}/dataSets/{q(id_)}", sandbox=sandbox, body=ops,

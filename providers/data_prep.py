@@ -38,6 +38,22 @@ class DataPrep(Transport):
             start += limit
         return out
 
+    def list_mapping_sets(self, sandbox: str, page_size: int = 100) -> list[dict]:
+        """GET /mappingSets?limit=&start=, every page -> the latest version of each set, mappings included.
+
+        Pages are asked for until one comes back short. Idempotent: each page is retried on
+        429, 5xx and connection errors within the retry budget.
+        """
+        out: list[dict] = []
+        for start in range(0, 100 * page_size, page_size):
+            body = self._call("GET", f"{DATA_PREP}/mappingSets", sandbox=sandbox,
+                              params={"limit": page_size, "start": start}, idempotent=True) or {}
+            page = body.get("data") or []
+            out.extend(page)
+            if len(page) < page_size:
+                break
+        return out
+
     def update_mapping_set(self, sandbox: str, id_: str, body: dict) -> dict:
         """PUT /mappingSets/{id} -> the set with `version` incremented."""
         return self._call("PUT", f"{DATA_PREP}/mappingSets/{q(id_)}", sandbox=sandbox, body=body,

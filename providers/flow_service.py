@@ -168,8 +168,23 @@ class FlowService(Transport):
         return self._fs_find("flows", sandbox, name)
 
     def list_flows(self, sandbox: str, *filters: str) -> list[dict]:
-        """GET /flows?property=<filter>... (all pages)."""
+        """GET /flows?property=<filter>... (all pages).
+
+        Idempotent: each page is retried on 429, 5xx and connection errors within the retry
+        budget; every `_links.next` continuation page is followed.
+        """
         return self._fs_list("flows", sandbox, filters)
+
+    def list_connections(self, sandbox: str, collection: str, *filters: str) -> list[dict]:
+        """GET /connections, /sourceConnections or /targetConnections (all pages), full items.
+
+        Idempotent: each page is retried on 429, 5xx and connection errors within the retry
+        budget; every `_links.next` continuation page is followed. Base connections come with
+        their auth params masked by real AEP.
+        """
+        if collection not in ("connections", "sourceConnections", "targetConnections"):
+            raise ValueError(f"not a Flow Service connection collection: {collection!r}")
+        return self._fs_list(collection, sandbox, filters)
 
     def patch_flow(self, sandbox: str, id_: str, ops: list[dict], etag: str) -> dict:
         """PATCH /flows/{id} with If-Match -> {id, etag}."""

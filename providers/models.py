@@ -328,12 +328,13 @@ SourceType = Literal["ATTRIBUTE", "EXPRESSION", "STATIC"]
 
 
 def _source_type(v: Any) -> Any:
-    """Data Prep answers `text/x.schema-path` for ATTRIBUTE; fold every spelling onto the enum."""
+    """Data Prep answers `text/x.schema-path` for ATTRIBUTE and `text/x.aep-xl` (its expression
+    language) for EXPRESSION; fold every spelling onto the enum."""
     if isinstance(v, str):
         low = v.lower()
         if "schema-path" in low or low == "attribute":
             return "ATTRIBUTE"
-        if "expression" in low:
+        if "expression" in low or "aep-xl" in low:
             return "EXPRESSION"
         if "static" in low or "constant" in low:
             return "STATIC"

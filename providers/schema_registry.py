@@ -9,6 +9,8 @@ its schema, type and field (`xdm:sourceSchema` + `xdm:sourceProperty`).
 from __future__ import annotations
 
 import threading
+import urllib.parse
+from typing import Any
 
 from .transport import AEPSettings, Created, Transport, q
 
@@ -21,6 +23,8 @@ XED_LISTING = "application/vnd.adobe.xed-id+json"
 # grouped by `@type`, and is the example the registry's Accept errors give for a lookup.
 XDM_DESCRIPTORS = "application/vnd.adobe.xdm+json"
 IDENTITY_DESCRIPTOR = "xdm:descriptorIdentity"
+# A listing with every resource in full, `$ref`s and `allOf` as stored (listings take no version).
+XED_FULL_LISTING = "application/vnd.adobe.xed+json"
 
 
 class SchemaRegistry(Transport):
@@ -54,6 +58,36 @@ class SchemaRegistry(Transport):
         body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/{kind}", sandbox=sandbox,
                           params={"property": f"title=={title}"}, accept=XED_LISTING, idempotent=True) or {}
         return [r for r in body.get("results") or [] if r.get("title") == title]
+
+    def _sr_list(self, kind: str, sandbox: str, page_size: int) -> list[dict]:
+        """Every tenant resource of a kind in full, paged by title: `orderby=title&start=<last title>`."""
+        out: list[dict] = []
+        params: dict[str, Any] = {"orderby": "title", "limit": page_size}
+        for _ in range(1000):
+            body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/{kind}", sandbox=sandbox, params=params,
+                              accept=XED_FULL_LISTING, idempotent=True) or {}
+            out.extend(body.get("results") or [])
+            start = _next_start(body)
+            if start is None:
+                break
+            params = {"orderby": "title", "limit": page_size, "start": start}
+        return out
+
+    def list_schemas(self, sandbox: str, page_size: int = 300) -> list[dict]:
+        """GET /tenant/schemas (Accept xed+json: each schema in full, allOf as stored), every page.
+
+        Idempotent: each page is retried on 429, 5xx and connection errors within the retry
+        budget. A listing has no xed-full rendering, so the fields come from the field groups'
+        listing (`list_field_groups`), not from a GET per schema.
+        """
+        return self._sr_list("schemas", sandbox, page_size)
+
+    def list_field_groups(self, sandbox: str, page_size: int = 300) -> list[dict]:
+        """GET /tenant/fieldgroups (Accept xed+json: each group in full, definitions included), every page.
+
+        Idempotent: each page is retried on 429, 5xx and connection errors within the retry budget.
+        """
+        return self._sr_list("fieldgroups", sandbox, page_size)
 
     # -- field groups ----------------------------------------------------------------------------
 
@@ -147,3 +181,20 @@ class SchemaRegistry(Transport):
     def delete_descriptor(self, sandbox: str, id_: str) -> None:
         """DELETE /tenant/descriptors/{@id} -> 204. Retried (a repeat after success is a 404, which is gone)."""
         self._call("DELETE", f"{SCHEMA_REGISTRY}/tenant/descriptors/{q(id_)}", sandbox=sandbox, idempotent=True)
+
+def _next_start(body: dict) -> str | None:
+    """The `start` of a listing's next page, None on the last page.
+
+    The next page is `_links.next.href` (or `_links.next` itself; a URL on AEP's public host: only its query is taken,
+    so the call goes to the configured endpoint) or `_page.next`, a URL or the value itself.
+    """
+    page_next = (body.get("_page") or {}).get("next")
+    link = (body.get("_links") or {}).get("next")
+    for nxt in (link.get("href") if isinstance(link, dict) else link, page_next):
+        if isinstance(nxt, str) and nxt:
+            if "?" not in nxt:
+                return nxt if nxt is page_next else None
+            found = urllib.parse.parse_qs(urllib.parse.urlsplit(nxt).query).get("start")
+            if found:
+                return found[0]
+    return None

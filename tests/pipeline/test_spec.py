@@ -140,6 +140,29 @@ def test_http_streaming_with_an_account():
     assert p.account.name == "HTTP API account for Pendo"
 
 
+def test_an_auth_param_may_reference_secret_config():
+    (p,) = load([{"source": {"kind": "http-streaming", "account": {"auth_params": {
+        "sourceId": {"secret": "events-sourceId"}, "dataType": "raw"}}}}], **KW)
+    assert p.account.auth_params == {"sourceId": {"secret": "events-sourceId"}, "dataType": "raw"}
+    for bad in ({"secret": ""}, {"secret": "x", "other": 1}, {"secret": 7}, {"secret": "has space"}):
+        (msg,) = problems([{"source": {"kind": "http-streaming", "account": {"auth_params": {"sourceId": bad}}}}])
+        assert msg.startswith("aep-pipelines:pipelines[0].source.account.auth_params: ") and "sourceId: a secret reference is " \
+            "`{secret: <key>}` alone" in msg and "pulumi config set --secret aep-pipelines:<key>" in msg, msg
+
+
+def test_the_target_connection_takes_a_name_and_a_description():
+    from pipelines import parts  # noqa: PLC0415
+
+    (default,) = load(**KW)
+    assert (default.target_name, default.target_description) == ("Streaming Target Connection for Pendo", None)
+    assert "description" not in {k for k, v in parts.inputs(default)["target"].items() if v is not None}
+    (p,) = load([{"target": {"name": "Pendo → data lake", "description": ""}}], **KW)
+    assert parts.inputs(p)["target"] | {"sandbox": None} == {"name": "Pendo → data lake", "description": "",
+                                                            "sandbox": None, "adopt_id": None}
+    (msg,) = problems([{"target": {"name": " padded"}}])
+    assert msg.startswith("aep-pipelines:pipelines[0].target.name: ") and "leading or trailing spaces" in msg
+
+
 def test_adopt_ids_and_retention():
     alt = "_extconndev.schemas.945546112b746524bfd9f1264b26c2b7d8e7f5b7fadb953a"
     (p,) = load([{"adopt": {"schema": alt, "flow": "c341617b-e143-43d5-aff1-da02b3e028b6"},

@@ -177,6 +177,27 @@ def test_adopting_a_mapping_set_made_in_the_tutorial_dialect_makes_no_write(h):
     assert c.id == mid and c.outs["version"] == 0
 
 
+def test_adopting_a_mapping_set_with_calculated_fields_makes_no_write(h):
+    """Data Prep answers an EXPRESSION mapping's sourceType as "text/x.aep-xl": that is no difference."""
+    schema_id = h.schema()[0]
+    mappings = [*MAPPINGS[:1], {"source": "concat(visitorId, '@', accountId)", "destination": MAPPINGS[1]["destination"],
+                                "source_type": "EXPRESSION"}]
+    r = h.raw.post(h.url(f"{DP}/mappingSets"), json={
+        "name": "calculated", "outputSchema": {"schemaRef": {
+            "id": schema_id, "contentType": "application/vnd.adobe.xed-full+json;version=1"}},
+        "mappings": [{"sourceType": m.get("source_type", "ATTRIBUTE"), "source": m["source"],
+                      "destination": m["destination"]} for m in mappings]})
+    assert r.status_code == 200, r.text
+    stored = h.raw.get(h.url(f"{DP}/mappingSets/{r.json()['id']}")).json()["mappings"]
+    assert {m["sourceType"] for m in stored} == {"text/x.schema-path", "text/x.aep-xl"}
+    m = h.provider(MappingSetProvider)
+    news = h.check(m, {"name": "calculated", "schema_id": schema_id, "mappings": mappings, "adopt_id": r.json()["id"]})
+    h.reset()
+    c = m.create(news)
+    assert _writes(h) == {}, h.calls()
+    assert m.diff(c.id, m.read(c.id, c.outs).outs, news).changes is False
+
+
 def _adoptable(h):
     """(provider, inputs) for every resource, each created through its provider first."""
     return {
