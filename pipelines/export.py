@@ -30,22 +30,23 @@ from typing import Any
 
 import yaml
 
-from providers.models import (  # _source_type: the provider's own reading of a mapping's sourceType
+from providers import sources
+from providers.models import (  # source_type_of: the provider's own reading of a mapping's sourceType
     CLASS_ALIASES,
     DATA_LAKE_SPEC,
     DATASET_SCHEMA_FORMAT,
-    STREAMING_FLOW_SPEC,
     TARGET_SCHEMA_FORMAT,
-    _source_type,
     no_spaces,
+    source_type_of,
 )
-from providers.xdm_schema import _fields_from_group, _tenant_field_groups
+from providers.sources import FLOW_SPEC_NAMES
+from providers.xdm_schema import fields_from_group, tenant_field_groups
 
-from .parts import SOURCE_SPECS, TENANT_PLACEHOLDER
+from .parts import TENANT_PLACEHOLDER
 from .problems import SpecError
 from .spec import PROJECT, load_resolved
 
-_KIND_OF_SPEC = {spec: kind for kind, spec in SOURCE_SPECS.items()}
+_STREAMING_FLOW_SPECS = {k.flow_spec_id for k in sources.CATALOG if k.streaming}
 _ALIAS_OF_CLASS = {cid: alias for alias, cid in reversed(list(CLASS_ALIASES.items()))}
 # What the XdmSchema provider writes and reads back of a field; anything else in AEP is lost.
 _FIELD_KEYS = {"type", "title", "description", "properties", "items", "format"}
@@ -158,9 +159,10 @@ def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool) -> tuple[dict, li
         raise LeftOut(f"a destination flow (its target connection has connection spec "
                       f"{(target.get('connectionSpec') or {}).get('id')}, not the data lake): the spec declares "
                       "ingestion into datasets only")
-    if spec.get("id") != STREAMING_FLOW_SPEC:
+    if spec.get("id") not in _STREAMING_FLOW_SPECS:
         raise LeftOut(f"not a streaming flow (flow spec {spec.get('id')}; batch and scheduled flows are not "
-                      f"modelled): the spec declares streaming flows on GenericStreamingAEP ({STREAMING_FLOW_SPEC})")
+                      "modelled): the spec declares streaming flows on "
+                      + " or ".join(f"{name} ({sid})" for sid, name in FLOW_SPEC_NAMES.items()))
     if str(spec.get("version") or "1.0") != "1.0":
         raise LeftOut(f"flow spec version {spec.get('version')!r}: the spec creates version 1.0 flows")
     if len(src_ids) != 1 or len(tgt_ids) != 1:
@@ -182,7 +184,7 @@ def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool) -> tuple[dict, li
     _same_schema(schema, dataset, mset, target)
 
     pipe: dict[str, Any] = {"name": name}
-    pipe["source"], account_id = _source(source, ls, name)
+    pipe["source"], account_id = _source(source, spec.get("id"), ls, name)
     pipe["schema"] = _schema(schema, ls, notes)
     pipe["dataset"] = _named(dataset, "name") | ({"tags": _tags(dataset)} if _tags(dataset) else {})
     pipe["target"] = _named(target, "name")
@@ -238,12 +240,14 @@ def _named(doc: dict, key: str) -> dict:
     return {"name": doc.get(key), "description": doc.get("description") or ""}
 
 
-def _source(source: dict, ls: Listing, pipeline: str) -> tuple[dict, str | None]:
+def _source(source: dict, flow_spec: str | None, ls: Listing, pipeline: str) -> tuple[dict, str | None]:
     """The `source:` block, and the id of its base connection when it has one."""
     spec_id = (source.get("connectionSpec") or {}).get("id")
-    kind = _KIND_OF_SPEC.get(spec_id)
+    # A connection spec may serve two kinds (the HTTP API's): the flow spec tells them apart.
+    kind = next((k.kind for k in sources.by_spec(spec_id) if k.flow_spec_id == flow_spec), None)
     if kind is None:
-        raise LeftOut(f"its source connection spec {spec_id} is not a kind the spec models (pendo, http-streaming)")
+        raise LeftOut(f"its source connection spec {spec_id} on flow spec {flow_spec} is not a kind of the source "
+                      f"catalog ({', '.join(sources.KINDS)})")
     if str((source.get("connectionSpec") or {}).get("version") or "1.0") != "1.0":
         raise LeftOut("its source connection spec version is not 1.0")
     out: dict[str, Any] = {"kind": kind, **_named(source, "name"),
@@ -270,7 +274,7 @@ def secret_key(pipeline: str, param: str) -> str:
 def _schema(schema: dict, ls: Listing, notes: list[tuple[str, str]]) -> dict:
     """The `schema:` block: title, class, and the fields of its first tenant field group (the provider's)."""
     class_id = schema.get("meta:class") or ""
-    groups = _tenant_field_groups(schema, ls.tenant, None, class_id)
+    groups = tenant_field_groups(schema, ls.tenant, None, class_id)
     group = ls.groups.get(groups[0]) if groups else None
     if group is None:
         raise LeftOut("its schema has no tenant field group in the listing: the spec's schemas keep their fields in "
@@ -286,7 +290,7 @@ def _schema(schema: dict, ls: Listing, notes: list[tuple[str, str]]) -> dict:
         notes.append(("schema.fields", f"{path} is not written to the spec (the spec declares a field's type, title, "
                       "description, properties and items): a change of fields rewrites the field group without it"))
     return {"title": schema.get("title"), "description": schema.get("description") or "",
-            "class": _ALIAS_OF_CLASS.get(class_id, class_id), "fields": _fields(_fields_from_group(group, ls.tenant))}
+            "class": _ALIAS_OF_CLASS.get(class_id, class_id), "fields": _fields(fields_from_group(group, ls.tenant))}
 
 
 def _unmodelled(props: dict, prefix: str) -> list[str]:
@@ -319,7 +323,7 @@ def _mappings(mset: dict, tenant: str) -> list[dict]:
             dest = f"_{TENANT_PLACEHOLDER}" + dest[len(root):]
         src = m.get("source") if m.get("source") is not None else m.get("sourceAttribute")
         item = {"source": src, "destination": dest}
-        kind = _source_type(m.get("sourceType") or "ATTRIBUTE")
+        kind = source_type_of(m.get("sourceType") or "ATTRIBUTE")
         if kind != "ATTRIBUTE":
             item["source_type"] = kind
         out.append(_Flow(item))

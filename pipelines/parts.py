@@ -29,6 +29,7 @@ from providers.models import STANDARD_NAMESPACE_CODES
 from providers.sources import KINDS
 
 from .problems import Problem
+from .spec_models import secret_ref
 
 # A dataset's records reach Profile (and its identities the identity graph) with these tags.
 PROFILE_TAGS = {"unifiedProfile": ["enabled:true"], "unifiedIdentity": ["enabled:true"]}
@@ -128,6 +129,9 @@ def problems(p: Any, path: str, unknown: set[str] = frozenset(), written: str = 
         if key not in parts:
             continue
         news = {k: v for k, v in parts[key].items() if v is not None}
+        if key == "account":
+            # A secret reference's value is in the stack's secret config, unknown here as at preview.
+            news["auth_params"] = {k: Unknown() if secret_ref(v) else v for k, v in news.get("auth_params", {}).items()}
         for name in (*part.links, *(unknown & set(news))):
             news[name] = Unknown()
         if key == "source" and "account" in parts:

@@ -138,8 +138,8 @@ class Pipeline:
         return field_paths(self.tenant_id, self.fields, self.class_id)
 
 
-def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | None) -> tuple[Pipeline | None,
-                                                                                              list[Problem]]:
+def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | None,
+             reported: frozenset[str] = frozenset()) -> tuple[Pipeline | None, list[Problem]]:
     """The pipeline with its defaults, or every problem: the spec's own (sandbox, tenant, empty
     lists, adoption) and what each of its resources' providers would refuse (pipelines.parts)."""
     problems: list[Problem] = []
@@ -205,7 +205,8 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
                           "id_type": n.id_type} for n in spec.namespaces),
         profile=spec.profile,
     )
-    said = {p.path for p in problems}
+    # A path the spec's own models or checks already named needs no second, derived problem.
+    said = {p.path for p in problems} | reported
     placeholder = tn if any(TENANT_PLACEHOLDER in m.destination for m in mappings_in) else ""
     problems += [p for p in parts.problems(pipe, path, unknown, placeholder) if p.path not in said]
     return (None, problems) if problems else (pipe, [])
@@ -278,7 +279,7 @@ def load_resolved(pipelines: Any = None, spec_file: str | None = None, *, sandbo
         problems.append(Problem(base, "declare at least one pipeline"))
     resolved: list[tuple[str, Pipeline]] = []
     for i, spec in enumerate(parsed.pipelines if parsed is not None else []):
-        pipe, probs = _resolve(spec, f"{base}[{i}]", sandbox, tenant_id)
+        pipe, probs = _resolve(spec, f"{base}[{i}]", sandbox, tenant_id, frozenset(p.path for p in problems))
         problems += probs
         if pipe:
             resolved.append((f"{base}[{i}]", pipe))

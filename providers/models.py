@@ -327,7 +327,7 @@ def spec_error(field: str, value: str, known: dict[str, str]) -> InputError:
 SourceType = Literal["ATTRIBUTE", "EXPRESSION", "STATIC"]
 
 
-def _source_type(v: Any) -> Any:
+def source_type_of(v: Any) -> Any:
     """Data Prep answers `text/x.schema-path` for ATTRIBUTE and `text/x.aep-xl` (its expression
     language) for EXPRESSION; fold every spelling onto the enum."""
     if isinstance(v, str):
@@ -347,7 +347,7 @@ class Mapping(_Model):
 
     source: str = Field(description="a dot path into the incoming JSON, e.g. properties.guideProperties.name")
     destination: str = Field(description="an XDM path of the target schema, e.g. _tenant.accountId")
-    source_type: Annotated[SourceType, BeforeValidator(_source_type)] = "ATTRIBUTE"
+    source_type: Annotated[SourceType, BeforeValidator(source_type_of)] = "ATTRIBUTE"
 
     @model_validator(mode="after")
     def _syntax(self) -> "Mapping":

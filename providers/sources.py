@@ -260,7 +260,7 @@ def auth_problems(kinds: tuple[SourceKind, ...], auth_spec_name: str | None,
     out = []
     for p in spec.params:
         value = auth_params.get(p.name)
-        if p.enum and not p.secret and value is not None and value not in p.enum:
+        if p.enum and not p.secret and isinstance(value, str) and value not in p.enum:
             out.append(Problem("auth_params", f"{p.name} must be one of {', '.join(p.enum)}"))
     return out
 

@@ -174,7 +174,7 @@ class XdmSchemaProvider(AEPProvider):
         tenant = (props.get("tenant_id") or str(schema.get("meta:tenantNamespace") or "").lstrip("_")
                   or api.tenant_id(sandbox))
         stored_ref = props.get("field_group_id")
-        groups = _tenant_field_groups(schema, tenant, stored_ref, class_id)
+        groups = tenant_field_groups(schema, tenant, stored_ref, class_id)
         group_ref = stored_ref if stored_ref in groups else next(iter(groups), None)
         # While the group is the same one, the altId in state is what AEP itself answered.
         known_alt = props.get("field_group_alt_id") if group_ref is not None and group_ref == stored_ref else None
@@ -187,7 +187,7 @@ class XdmSchemaProvider(AEPProvider):
                 group = api.get_field_group(sandbox, known_alt or group_ref)
             except NotFound:
                 group = None
-            fields = _fields_from_group(group, tenant) if group else {}
+            fields = fields_from_group(group, tenant) if group else {}
             group_ref, group_alt = (group_ref, _alt(group)) if group else (None, None)
         return {"id": schema["$id"], "title": schema.get("title"), "description": schema.get("description"),
                 "class_id": class_id, "tenant_id": tenant, "fields": fields,
@@ -254,7 +254,7 @@ def _refs(schema: dict) -> list[str]:
     return [item["$ref"] for item in schema.get("allOf") or [] if isinstance(item, dict) and "$ref" in item]
 
 
-def _tenant_field_groups(schema: dict, tenant: str, stored_ref: str | None, class_id: str | None) -> list[str]:
+def tenant_field_groups(schema: dict, tenant: str, stored_ref: str | None, class_id: str | None) -> list[str]:
     """The tenant field groups a schema extends, in the order AEP lists them.
 
     `meta:extends` also names the class, its behaviours and tenant data types or schemas,
@@ -353,7 +353,7 @@ def _fields_from_full(schema: dict, tenant: str) -> dict:
     return _from_xdm((ns or {}).get("properties") or {}) if isinstance(ns, dict) else {}
 
 
-def _fields_from_group(group: dict, tenant: str) -> dict:
+def fields_from_group(group: dict, tenant: str) -> dict:
     key = f"_{tenant}"
     for definition in (group.get("definitions") or {}).values():
         props = (definition or {}).get("properties") or {}

@@ -145,7 +145,8 @@ def test_an_auth_param_may_reference_secret_config():
         "sourceId": {"secret": "events-sourceId"}, "dataType": "raw"}}}}], **KW)
     assert p.account.auth_params == {"sourceId": {"secret": "events-sourceId"}, "dataType": "raw"}
     for bad in ({"secret": ""}, {"secret": "x", "other": 1}, {"secret": 7}, {"secret": "has space"}):
-        (msg,) = problems([{"source": {"kind": "http-streaming", "account": {"auth_params": {"sourceId": bad}}}}])
+        (msg,) = problems([{"source": {"kind": "http-streaming", "account": {"auth_params": {
+            "sourceId": bad, "dataType": "raw"}}}}])
         assert msg.startswith("aep-pipelines:pipelines[0].source.account.auth_params: ") and "sourceId: a secret reference is " \
             "`{secret: <key>}` alone" in msg and "pulumi config set --secret aep-pipelines:<key>" in msg, msg
 
