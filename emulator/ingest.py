@@ -109,14 +109,7 @@ def _resolve_target(store, inlet_id: str, flow_id: str | None, auth: str) -> Tar
         target.problem = (TARGET_MISSING, f"Target dataset {ds_id} of dataflow {flow_id} does not exist")
         return target
     target.dataset_id = ds_id
-    schema_id = (dataset.get("schemaRef") or {}).get("id")
-    schema = xdm.get_schema(store, org, sandbox, schema_id) if schema_id else None
-    if schema is not None:
-        target.index = xdm.field_index(schema, store, org, sandbox)
-        primary = kinds.primary_identity(store, org, sandbox, schema["$id"])
-        if primary is not None:
-            pointer = primary["xdm:sourceProperty"]
-            target.primary = (".".join(pointer.strip("/").split("/")), pointer, str(primary["xdm:namespace"]))
+    with_schema(target, store, (dataset.get("schemaRef") or {}).get("id"))
     for t in flow.get("transformations") or []:
         if str(t.get("name", "")).lower() == "mapping":
             params = t.get("params") or {}
@@ -125,6 +118,18 @@ def _resolve_target(store, inlet_id: str, flow_id: str | None, auth: str) -> Tar
                 target.problem = (MAPPER_ERROR, f"Mapping set {params.get('mappingId')} version "
                                                 f"{params.get('mappingVersion')} does not exist")
             target.mapping_set = ms
+    return target
+
+
+def with_schema(target: Target, store, schema_id: str | None) -> Target:
+    """The target's field index and primary identity, from a stored schema (none when it is not stored)."""
+    schema = xdm.get_schema(store, target.org, target.sandbox, schema_id) if schema_id else None
+    if schema is not None:
+        target.index = xdm.field_index(schema, store, target.org, target.sandbox)
+        primary = kinds.primary_identity(store, target.org, target.sandbox, schema["$id"])
+        if primary is not None:
+            pointer = primary["xdm:sourceProperty"]
+            target.primary = (".".join(pointer.strip("/").split("/")), pointer, str(primary["xdm:namespace"]))
     return target
 
 

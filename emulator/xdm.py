@@ -222,6 +222,15 @@ def field_index(schema: dict[str, Any], store: Store, org: str, sandbox: str) ->
     return out
 
 
+def index_of(json_schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The field index (as field_index) of a JSON schema given inline, such as a mapping set's
+    `outputSchema.jsonSchema`: its own properties, nothing resolved from the registry."""
+    out: dict[str, dict[str, Any]] = {}
+    props = json_schema.get("properties") if isinstance(json_schema, dict) else None
+    _flatten(props if isinstance(props, dict) else {}, set(json_schema.get("required") or []), "", out)
+    return out
+
+
 def _flatten(props: dict[str, Any], required: set[str], prefix: str, out: dict[str, dict[str, Any]]) -> None:
     for name, spec in props.items():
         if not isinstance(spec, dict):

@@ -183,7 +183,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     report, rc, stderr = preview_json(args.stack, *(["--refresh"] if args.refresh else []), *policy_args(args.stack),
                                       pulumi_args=args.pulumi_args)
     say(drift.preview_text(args.stack, report, rc, stderr, policy_packs=(POLICY_PACK,)))
-    return rc if report is not None or rc else 1
+    rc = rc if report is not None or rc else 1
+    return rehearse(args.stack) or rc
+
+
+def rehearse(stack: str) -> int:
+    """The ingestion rehearsal of `make preview` (pipelines/rehearsal.py): 1 when a sample does
+    not come out as it expects. Only pipelines with samples (or all of them with REHEARSE=1)."""
+    from pipelines import rehearsal, renames  # noqa: PLC0415 - the spec models load only for the commands that need them
+
+    spec = renames.resolved_spec(stack_config(stack), workspace.ROOT)
+    everything = os.environ.get("REHEARSE") == "1"
+    todo = [(p, rehearsal.samples_for(p, everything)) for _, p in (spec[1] if spec else [])]
+    todo = [(p, samples) for p, samples in todo if samples]
+    if not todo:
+        return 0
+    api = aep_client(stack)
+    results = []
+    for p, samples in todo:
+        try:
+            results += rehearsal.rehearse(api, p, samples)
+        except Exception as e:  # noqa: BLE001 - a rehearsal that cannot run is said, never passed
+            raise CliError(f"Rehearsal of pipeline {p.name!r} could not run: {e}") from None
+    say("Rehearsal (Data Prep's preview of each sample, nothing written):")
+    say("\n".join(rehearsal.report(results)))
+    bad = [r for r in results if r.surprising]
+    if bad:
+        say(f"\n{len(bad)} sample(s) did not come out as expected: fix the mapping or the schema, or mark a sample "
+            "that is meant to fail with `expect: failure`.")
+        return 1
+    return 0
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ from .spec_models import (  # noqa: F401 - the models users write, importable fr
     MappingSpec,
     NamespaceSpec,
     PipelineSpec,
+    SampleSpec,
     SchemaSpec,
     SourceSpec,
     SpecFile,
@@ -125,6 +126,8 @@ class Pipeline:
     namespaces: tuple[dict[str, Any], ...] = ()
     profile: bool = False
     target_description: str | None = None
+    # The samples `make preview` rehearses: {"name", "payload", "expect"}; None: none declared.
+    samples: tuple[dict[str, Any], ...] | None = None
 
     @property
     def identity(self) -> str:
@@ -204,6 +207,9 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         namespaces=tuple({"code": n.code, "name": n.name or n.code, "description": n.description,
                           "id_type": n.id_type} for n in spec.namespaces),
         profile=spec.profile,
+        samples=None if spec.samples is None else tuple(
+            {"name": s.name or f"sample {i + 1}", "payload": s.payload, "expect": s.expect}
+            for i, s in enumerate(spec.samples)),
     )
     # A path the spec's own models or checks already named needs no second, derived problem.
     said = {p.path for p in problems} | reported

@@ -226,6 +226,15 @@ class AdoptSpec(_Model):
     flow: Name = None
 
 
+class SampleSpec(_Model):
+    """A payload as the source sends it, rehearsed through the mapping at preview (docs/pipelines.md)."""
+
+    name: str | None = Field(None, description="how the preview names it (default: sample <n>)")
+    payload: Any = Field(description="the JSON the source posts")
+    expect: Literal["success", "failure"] = Field(
+        "success", description="failure: the sample is meant to be refused (a test of the mapping's rules)")
+
+
 class PipelineSpec(_Model):
     """One streaming pipeline. Every part has a default: the Pendo tutorial's pipeline."""
 
@@ -244,6 +253,8 @@ class PipelineSpec(_Model):
     retain_on_delete: bool = Field(False, description="leave the AEP objects in place on destroy or removal")
     namespaces: list[NamespaceSpec] = Field(
         default_factory=list, description="custom identity namespaces this pipeline's identities use")
+    samples: list[SampleSpec] | None = Field(
+        None, description="payloads rehearsed through the mapping by `make preview` (Data Prep's preview API)")
     profile: bool = Field(False, description="enable the schema and dataset for Real-Time Customer Profile: it "
                           "cannot be undone (docs/identity-and-profile.md)")
     allow_replace: list[Literal["schema", "dataset", "flow"]] = Field(

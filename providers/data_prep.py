@@ -38,6 +38,13 @@ class DataPrep(Transport):
             start += limit
         return out
 
+    def preview_mapping_set(self, sandbox: str, mapping_set: dict, rows: list) -> list[dict]:
+        """POST /mappingSets/preview -> one {data, errors} per row: the records a proposed mapping set
+        makes of sample rows. Stores nothing, so it is retried like a read."""
+        body = self._call("POST", f"{DATA_PREP}/mappingSets/preview", sandbox=sandbox,
+                          body={"mappingSet": mapping_set, "data": rows}, idempotent=True)
+        return body if isinstance(body, list) else [body or {}]
+
     def list_mapping_sets(self, sandbox: str, page_size: int = 100) -> list[dict]:
         """GET /mappingSets?limit=&start=, every page -> the latest version of each set, mappings included.
 

@@ -94,7 +94,7 @@ class MappingSetProvider(AEPProvider):
 
     def create_object(self, api: AEPClient, args: MappingSetArgs) -> tuple[str, dict]:
         """POST /mappingSets -> 200 {id, version}; the version comes with the answer."""
-        created = api.create_mapping_set(args.sandbox, _body(args))
+        created = api.create_mapping_set(args.sandbox, mapping_set_body(args))
         return created.id, {"mapping_set_id": created.id, "version": int(created.body.get("version") or 0)}
 
     def read_object(self, api: AEPClient, id_: str, props: dict) -> dict | None:
@@ -113,7 +113,7 @@ class MappingSetProvider(AEPProvider):
 
     def update_object(self, api: AEPClient, id_: str, olds: dict, args: MappingSetArgs, changed: set[str]) -> dict:
         """PUT the whole set: Data Prep answers with the same id and the next version."""
-        out = api.update_mapping_set(args.sandbox, id_, _body(args))
+        out = api.update_mapping_set(args.sandbox, id_, mapping_set_body(args))
         return {"mapping_set_id": id_, "version": int(out.get("version") or 0)}
 
     def delete_object(self, api: AEPClient, id_: str, props: dict) -> None:
@@ -126,7 +126,8 @@ class MappingSetProvider(AEPProvider):
             log.warning("%s: Data Prep does not delete mapping sets; it stays, unused", self.label(props, id_))
 
 
-def _body(args: MappingSetArgs) -> dict:
+def mapping_set_body(args: MappingSetArgs) -> dict:
+    """The mapping set as Data Prep takes it (create, new version, preview)."""
     return {
         "name": args.name,
         "outputSchema": {"schemaRef": {"id": args.schema_id, "contentType": args.schema_content_type}},

@@ -22,6 +22,7 @@ from .client import AEPClient, BadRequest, Created, NotFound
 from .models import (
     DEFAULT_DESCRIPTION,
     EXPERIENCE_EVENT,
+    PROFILE,
     AEPArgs,
     InputError,
     Managed,
@@ -322,6 +323,22 @@ def _field_group_body(args: XdmSchemaArgs, tenant: str) -> dict:
             f"_{tenant}": {"type": "object", "properties": _to_xdm(args.fields or {})}}}},
         "allOf": [{"$ref": f"#/definitions/{_DEFINITION}"}],
     }
+
+
+# The class fields a mapping may target (models.CLASS_FIELD_PATHS), typed, and those AEP requires.
+_CLASS_FIELDS: dict[str, tuple[dict[str, dict], list[str]]] = {
+    EXPERIENCE_EVENT: ({"_id": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+                        "eventType": {"type": "string"}, "producedBy": {"type": "string"}}, ["_id", "timestamp"]),
+    PROFILE: ({"_id": {"type": "string"}}, ["_id"]),
+}
+
+
+def planned_json_schema(args: XdmSchemaArgs, tenant: str) -> dict:
+    """The schema these args declare, as one JSON schema (its class's fields and the tenant's):
+    what a Data Prep preview types records with before the schema exists in AEP."""
+    props, required = _CLASS_FIELDS.get(args.class_id, ({"_id": {"type": "string"}}, ["_id"]))
+    return {"type": "object", "required": list(required), "properties": {
+        **props, f"_{tenant}": {"type": "object", "properties": _to_xdm(args.fields or {})}}}
 
 
 def _to_xdm(fields: dict[str, XdmField]) -> dict:

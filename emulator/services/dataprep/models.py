@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import kinds, mapping, xdm
+from ... import ingest, kinds, mapping, xdm
 from ...errors import AEPError, service_error
 from ...gateway import RequestContext
 from ...store import Store
@@ -283,21 +283,34 @@ class DataPrep:
         return _validation(ctx, self.store, ref["id"], mappings)
 
     def preview(self, ctx: RequestContext, mapping_set: Any, rows: Any) -> Any:
-        """Map sample rows with a proposed mapping set: {data, errors} per row (one object for one row)."""
+        """Map sample rows with a proposed mapping set, through the inlet's own steps (map, complete,
+        validate, primary identity: ingest.process), so a row previews as the inlet would store or
+        fail it: {data, errors} per row (one object for one row).
+
+        The output schema is `outputSchema.jsonSchema` when given inline (a schema not stored yet
+        is typed from it), else the stored schema `schemaRef` names; a stored schema also brings
+        its primary identity."""
         if not isinstance(mapping_set, dict):
             raise bad("The preview request needs 'mappingSet' and 'data'")
-        ref = _schema_ref(mapping_set)
+        out = mapping_set.get("outputSchema") if isinstance(mapping_set.get("outputSchema"), dict) else {}
+        inline = out.get("jsonSchema")
+        if inline is not None and not isinstance(inline, dict):
+            raise bad("'mappingSet.outputSchema.jsonSchema' must be an object")
+        ref = _schema_ref(mapping_set) if inline is None or out.get("schemaRef") else None
         raw = mapping_set.get("mappings") or []
         if not isinstance(raw, list):
             raise bad("'mappingSet.mappings' must be an array")
         now = now_ms()
         mappings = [_normalise_mapping(m, i, ctx, now) for i, m in enumerate(raw)]
-        schema = xdm.get_schema(self.store, ctx.org, ctx.sandbox, ref["id"])
-        index = xdm.field_index(schema, self.store, ctx.org, ctx.sandbox) if schema else None
+        target = ingest.Target(org=ctx.org, sandbox=ctx.sandbox, flow={}, mapping_set={"mappings": mappings})
+        ingest.with_schema(target, self.store, ref["id"] if ref else None)
+        if inline is not None:
+            target.index = xdm.index_of(inline)
 
         def one(row: Any) -> dict[str, Any]:
-            record, errors = mapping.apply({"mappings": mappings}, row, index)
-            return {"data": record, "errors": [{"exception": e} for e in errors]}
+            outcome = ingest.process(target, row, now)
+            return {"data": outcome.record or {},
+                    "errors": [{"code": outcome.code, "exception": e} for e in outcome.errors]}
 
         return [one(r) for r in rows] if isinstance(rows, list) else one(rows if rows is not None else {})
 
