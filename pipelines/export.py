@@ -42,6 +42,7 @@ from providers.models import (  # source_type_of: the provider's own reading of 
 from providers.sources import FLOW_SPEC_NAMES
 from providers.xdm_schema import fields_from_group, tenant_field_groups
 
+from . import export_identity
 from .parts import TENANT_PLACEHOLDER
 from .problems import SpecError
 from .spec import PROJECT, load_resolved
@@ -70,6 +71,8 @@ class Listing:
     schemas: dict[str, dict]
     groups: dict[str, dict]
     mapping_sets: dict[str, dict]
+    namespaces: dict[str, dict] = field(default_factory=dict)  # by code in lower case
+    descriptors: list[dict] = field(default_factory=list)  # the sandbox's identity descriptors
 
 
 @dataclass
@@ -97,7 +100,9 @@ def read_sandbox(api: Any, sandbox: str, flow_ids: list[str] | None = None) -> L
         datasets=api.list_datasets(sandbox),
         schemas={**_by("meta:altId")(schemas), **_by("$id")(schemas)},
         groups=_by("$id")(api.list_field_groups(sandbox)),
-        mapping_sets=by_id(api.list_mapping_sets(sandbox)))
+        mapping_sets=by_id(api.list_mapping_sets(sandbox)),
+        namespaces={str(n.get("code", "")).lower(): n for n in api.list_namespaces(sandbox)},
+        descriptors=api.list_sandbox_descriptors(sandbox))
 
 
 def _by(key: str):
@@ -111,11 +116,12 @@ def export(listing: Listing, sandbox: str, *, adopt: bool = True, flow_ids: list
         if not any(f.get("id") == fid for f in listing.flows):
             out.left_out.append((f"flow {fid}", f"no such dataflow in sandbox {sandbox!r}"))
     taken: set[str] = set()
+    declared: set[str] = set()  # custom namespace codes a pipeline declares already
     built: list[tuple[dict, list[tuple[str, str]], str]] = []
     for flow in sorted(listing.flows, key=lambda f: (str(f.get("name") or ""), str(f.get("id")))):
         label = f"flow {flow.get('name')!r} ({flow.get('id')})"
         try:
-            pipe, notes = _pipeline(flow, listing, _unique_name(flow.get("name"), taken), adopt)
+            pipe, notes = _pipeline(flow, listing, _unique_name(flow.get("name"), taken), adopt, declared)
         except LeftOut as e:
             out.left_out.append((label, str(e)))
             continue
@@ -149,7 +155,8 @@ def _valid(built: list, sandbox: str, tenant: str, out: Export) -> list:
     return built
 
 
-def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool) -> tuple[dict, list[tuple[str, str]]]:
+def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool,
+              declared: set[str]) -> tuple[dict, list[tuple[str, str]]]:
     """One flow as a pipeline spec, and the details it cannot carry; LeftOut when it is not a pipeline."""
     notes: list[tuple[str, str]] = []
     spec = flow.get("flowSpec") or {}
@@ -191,6 +198,7 @@ def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool) -> tuple[dict, li
     pipe["mapping_set"] = {"name": mset.get("name")}
     pipe["mappings"] = _mappings(mset, ls.tenant)
     pipe["flow"] = _flow(flow)
+    export_identity.apply(pipe, schema, ls.tenant, ls.namespaces, ls.descriptors, declared, adopt, notes)
     if int(mapping.get("mappingVersion") or 0) != int(mset.get("version") or 0):
         notes.append(("flow.mapping_version", f"the flow runs version {mapping.get('mappingVersion')} of its mapping "
                       f"set, whose latest is {mset.get('version')}: `up` moves the flow to the latest version"))

@@ -107,7 +107,8 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
     out["identities"] = [dict(source_property=f"/_{p.tenant_id}/" + d["field"].replace(".", "/"),
                               namespace=canonical.get(d["namespace"].lower(), d["namespace"]),
                               primary=d["primary"], sandbox=sb) for d in p.identities]
-    out["profile"] = dict(sandbox=sb)
+    # An adopted schema may be enabled for Profile already: adopting reads it instead of writing.
+    out["profile"] = dict(sandbox=sb, adopt_id=adopt.get("schema"))
     if p.account is not None:
         out["account"] = dict(name=p.account.name, description=p.account.description,
                               connection_spec_id=KINDS[p.source_kind].connection_spec_id, source_kind=p.source_kind,

@@ -205,7 +205,7 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
         flow_partial_ingestion_percent=spec.flow.partial_ingestion_percent,
         identities=tuple(identity.identities(fields or {})),
         namespaces=tuple({"code": n.code, "name": n.name or n.code, "description": n.description,
-                          "id_type": n.id_type} for n in spec.namespaces),
+                          "id_type": n.id_type, "adopt_id": n.adopt} for n in spec.namespaces),
         profile=spec.profile,
         samples=None if spec.samples is None else tuple(
             {"name": s.name or f"sample {i + 1}", "payload": s.payload, "expect": s.expect}

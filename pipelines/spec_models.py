@@ -166,6 +166,7 @@ class NamespaceSpec(_Model):
     description: str | None = None
     id_type: Annotated[str, AfterValidator(_id_type)] = Field(
         "Cross_device", description=f"one of {', '.join(ID_TYPES)} (any letter case)")
+    adopt: str | None = Field(None, description="the id of the namespace in AEP, to manage it instead of creating it")
 
 
 class SchemaSpec(_Model):

@@ -77,7 +77,8 @@ class ProfileEnablement(Resource, module="aep", name="ProfileEnablement"):
     enabled: pulumi.Output[bool]
 
     def __init__(self, resource_name: str, *, schema_id: pulumi.Input[str], enabled: pulumi.Input[bool] | None = None,
-                 sandbox: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+                 sandbox: pulumi.Input[str] | None = None, adopt_id: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         """Enable a schema for Profile: AEP merges its datasets' records into profiles.
 
         Args:
@@ -85,6 +86,8 @@ class ProfileEnablement(Resource, module="aep", name="ProfileEnablement"):
             schema_id: the XdmSchema's id ($id); it needs a primary identity descriptor first.
             enabled: always true (the default): AEP cannot disable Profile on a schema.
             sandbox: the AEP sandbox (default stack config aep:sandbox).
+            adopt_id: the schema's id when the schema is adopted: its Profile state is read, and the union
+                tag written only if it lacks it.
             opts: Pulumi resource options; the pipeline component protects it.
         """
         super().__init__(ProfileEnablementProvider(), resource_name,

@@ -173,6 +173,13 @@ class SchemaRegistry(Transport):
                           idempotent=True) or {}
         return [d for d in body.get(type_) or [] if isinstance(d, dict) and d.get("xdm:sourceSchema") == schema_id]
 
+    def list_sandbox_descriptors(self, sandbox: str, type_: str = IDENTITY_DESCRIPTOR) -> list[dict]:
+        """GET /tenant/descriptors -> every descriptor of one `@type` in the sandbox, in one call (the
+        listing groups them by type). Retried."""
+        body = self._call("GET", f"{SCHEMA_REGISTRY}/tenant/descriptors", sandbox=sandbox, accept=XDM_DESCRIPTORS,
+                          idempotent=True) or {}
+        return [d for d in body.get(type_) or [] if isinstance(d, dict)]
+
     def replace_descriptor(self, sandbox: str, id_: str, body: dict) -> dict:
         """PUT /tenant/descriptors/{@id} with the full body -> {"@id"}. Retried: a rewrite is idempotent."""
         return self._call("PUT", f"{SCHEMA_REGISTRY}/tenant/descriptors/{q(id_)}", sandbox=sandbox, body=body,

@@ -9,6 +9,7 @@ Unicode, accounts with credentials, flows with no mapping, and batch flows.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from typing import Any
 
 from emulator import config as dev
@@ -25,6 +26,11 @@ STREAMING = "e77fde5a-22a8-11ed-861d-0242ac120002"
 BATCH = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
 PROVIDER = "521eee4d-8cbe-4906-bb48-fb6bd4450033"
 T = f"_{dev.TENANT_ID}"
+
+
+def requests_quote(value: str) -> str:
+    """A path segment, `$id` URLs included."""
+    return urllib.parse.quote(value, safe="")
 
 
 class Foreign:
@@ -128,6 +134,33 @@ class Foreign:
         flow = self.flow(flow_name, source, target, mapping)
         return {"schema": schema, "dataset": dataset, "source": source, "target": target, "mapping_set": mapping[0],
                 "flow": flow}
+
+    def profile_pipeline(self, tag: str, *, flow_name: str) -> dict[str, str]:
+        """A Pendo pipeline taken to Profile in the UI: a custom namespace, a primary identity on the
+        visitor id and an Email one, the schema's union tag and the dataset's Profile tags."""
+        group = self.field_group(f"Visitor fields {tag}", {
+            "visitorId": {"type": "string", "title": "Visitor"}, "email": {"type": "string", "title": "Email"}})
+        schema = self.schema(f"Visitors {tag}", [group])
+        code = f"PV{tag.upper()}"
+        self._post("/data/core/idnamespace/identities", {"name": f"Pendo visitor {tag}", "code": code,
+                                                          "idType": "CROSS_DEVICE"})
+        for field, ns, primary in (("visitorId", code, True), ("email", "Email", False)):
+            self._post(f"{SR}/tenant/descriptors", {
+                "@type": "xdm:descriptorIdentity", "xdm:sourceSchema": schema, "xdm:sourceVersion": 1,
+                "xdm:sourceProperty": f"/{T}/{field}", "xdm:namespace": ns, "xdm:property": "xdm:code",
+                "xdm:isPrimary": primary})
+        r = self.s.patch(f"{self.emu.base_url}{SR}/tenant/schemas/{requests_quote(schema)}", timeout=30, json=[
+            {"op": "add", "path": "/meta:immutableTags", "value": ["union"]}])
+        assert r.status_code == 200, r.text
+        dataset = self.dataset(f"Visitors {tag}", schema, tags={
+            "unifiedProfile": ["enabled:true"], "unifiedIdentity": ["enabled:true"]})
+        source = self.source(f"Pendo visitors {tag}")
+        target = self.target(f"Visitors target {tag}", dataset, schema)
+        mapping = self.mapping_set(f"visitors-{tag}", schema, [
+            {"sourceType": "ATTRIBUTE", "source": "visitorId", "destination": f"{T}.visitorId"},
+            {"sourceType": "ATTRIBUTE", "source": "email", "destination": f"{T}.email"}])
+        flow = self.flow(flow_name, source, target, mapping)
+        return {"schema": schema, "dataset": dataset, "flow": flow, "namespace": code}
 
     def http_pipeline(self, tag: str, *, auth: dict, flow_name: str, mapped: bool = True) -> dict[str, str]:
         """An HTTP API source on an account, with descriptions; without a mapping when `mapped` is false."""

@@ -23,7 +23,8 @@ AUTH = {"sourceId": "sid-31415", "dataType": "raw", "name": "nm-27182"}
 LISTINGS = {f"GET /data/foundation/{route}": 1 for route in (
     "flowservice/flows", "flowservice/sourceConnections", "flowservice/connections", "flowservice/targetConnections",
     "catalog/dataSets", "schemaregistry/{container}/schemas", "schemaregistry/{container}/fieldgroups",
-    "conversion/mappingSets", "schemaregistry/stats")}
+    "conversion/mappingSets", "schemaregistry/stats", "schemaregistry/{container}/descriptors")} | {
+    "GET /data/core/idnamespace/identities": 1}
 
 
 def env_for(emu) -> dict[str, str]:
@@ -146,4 +147,4 @@ def test_fifty_pipelines_cost_one_listing_per_object_kind(emulator):
     calls = emulator.metrics()["requests"]
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     assert len(yaml.safe_load(out.stdout)["pipelines"]) == 50
-    assert calls == {**LISTINGS, IMS: 1}, calls  # 10 calls in all, whatever the number of pipelines up to a page
+    assert calls == {**LISTINGS, IMS: 1}, calls  # 12 calls in all, whatever the number of pipelines up to a page

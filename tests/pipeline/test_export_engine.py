@@ -66,3 +66,29 @@ def test_an_exported_sandbox_is_adopted_without_writes_and_promoted_afresh(tmp_p
     again = _export(emulator, prod_sb, adopt=False)
     assert yaml.safe_load(ex.render(again))["pipelines"] == yaml.safe_load(ex.render(fresh))["pipelines"]
     assert again.left_out == []
+
+
+def test_a_profile_pipeline_built_in_the_ui_is_exported_and_adopted_without_writes(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    sb = unique_sandbox("export-profile")
+    built = Foreign(emulator, sb).profile_pipeline("p", flow_name="Pendo visitors")
+    out = _export(emulator, sb)
+    (pipe,) = out.pipelines
+    assert pipe["profile"] is True and "tags" not in pipe["dataset"]  # the Profile tags are what profile: says
+    assert pipe["schema"]["fields"]["visitorId"]["identity"] == {"namespace": built["namespace"], "primary": True}
+    assert pipe["schema"]["fields"]["email"]["identity"] == {"namespace": "Email", "primary": False}
+    (ns,) = pipe["namespaces"]
+    assert (ns["code"], ns["name"], ns["id_type"]) == (built["namespace"], "Pendo visitor p", "Cross_device")
+    assert out.left_out == []
+
+    (project.dir / "exported.yaml").write_text(ex.render(out))
+    st = project.stack("profile-adopter", sb, spec_file="exported.yaml")
+    before = project.managed_objects(sb)
+    emulator.reset_metrics()
+    up, _ = project.up(st)
+    writes = {k: v for k, v in project.api_calls()["requests"].items() if not k.startswith("GET ")}
+    # Stack, component, namespace, schema, two identities, Profile and the five other objects: all adopted.
+    assert up.summary.resource_changes == {"create": 12}
+    assert writes == {}, writes
+    assert project.managed_objects(sb) == before
+    project.preview(st, refresh=True, expect_no_changes=True)

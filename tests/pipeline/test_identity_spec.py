@@ -29,7 +29,7 @@ def test_identity_profile_and_namespaces_resolve_into_the_resources_inputs():
                                 "primary": True, "sandbox": "dev"}]
     assert i["dataset"]["tags"] == parts.PROFILE_TAGS and i["schema"]["profile"] is True
     assert p.namespaces == ({"code": "PENDOVISITOR", "name": "Pendo visitor", "description": None,
-                             "id_type": "Cross_device"},)
+                             "id_type": "Cross_device", "adopt_id": None},)
 
 
 def test_a_standard_namespace_is_used_by_its_code_in_any_case():

@@ -44,7 +44,7 @@ def test_the_repository_spec_is_the_tutorial_with_a_primary_identity_and_profile
     assert replace(p, identities=(), namespaces=(), profile=False) == tutorial
     assert p.identities == ({"field": "visitorId", "namespace": "PENDOVISITOR", "primary": True},)
     assert p.namespaces == ({"code": "PENDOVISITOR", "name": "Pendo visitor", "description": None,
-                             "id_type": "Cross_device"},) and p.profile
+                             "id_type": "Cross_device", "adopt_id": None},) and p.profile
 
 
 def test_structured_config_and_json_text_and_several_pipelines():
