@@ -178,8 +178,8 @@ def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool,
     if source is None or target is None:
         raise LeftOut(f"its {'source' if source is None else 'target'} connection is not in the sandbox's listing")
     mapping = _mapping_transformation(flow)
-    mset = ls.mapping_sets.get(mapping.get("mappingId"))
-    if mset is None:
+    mset = ls.mapping_sets.get(mapping.get("mappingId")) if mapping else None
+    if mapping and mset is None:
         raise LeftOut(f"its mapping set {mapping.get('mappingId')} is not in the sandbox's listing")
     dataset = ls.datasets.get((target.get("params") or {}).get("dataSetId"))
     if dataset is None:
@@ -195,17 +195,18 @@ def _pipeline(flow: dict, ls: Listing, name: str, adopt: bool,
     pipe["schema"] = _schema(schema, ls, notes)
     pipe["dataset"] = _named(dataset, "name") | ({"tags": _tags(dataset)} if _tags(dataset) else {})
     pipe["target"] = _named(target, "name")
-    pipe["mapping_set"] = {"name": mset.get("name")}
-    pipe["mappings"] = _mappings(mset, ls.tenant)
+    if mset is not None:
+        pipe["mapping_set"] = {"name": mset.get("name")}
+    pipe["mappings"] = _mappings(mset, ls.tenant) if mset is not None else []
     pipe["flow"] = _flow(flow)
     export_identity.apply(pipe, schema, ls.tenant, ls.namespaces, ls.descriptors, declared, adopt, notes)
-    if int(mapping.get("mappingVersion") or 0) != int(mset.get("version") or 0):
+    if mset is not None and int(mapping.get("mappingVersion") or 0) != int(mset.get("version") or 0):
         notes.append(("flow.mapping_version", f"the flow runs version {mapping.get('mappingVersion')} of its mapping "
                       f"set, whose latest is {mset.get('version')}: `up` moves the flow to the latest version"))
     if adopt:
         pipe["adopt"] = {"schema": schema["$id"], "dataset": target["params"]["dataSetId"],
                          **({"account": account_id} if account_id else {}), "source": source["id"],
-                         "target": target["id"], "mapping_set": mset["id"], "flow": flow["id"]}
+                         "target": target["id"], **({"mapping_set": mset["id"]} if mset else {}), "flow": flow["id"]}
     return pipe, notes
 
 
@@ -217,18 +218,19 @@ def _mapping_transformation(flow: dict) -> dict:
     if others:
         raise LeftOut(f"transformations the spec does not model: {', '.join(sorted(others))}")
     if len(steps) != 1:
-        raise LeftOut("the flow has no mapping: the spec gives every pipeline a mapping set (declare `mappings:` "
-                      "and `up` would add one to the flow)" if not steps else f"{len(steps)} Mapping transformations")
+        if not steps:
+            return {}  # no mapping: records arrive as XDM (`mappings: []`)
+        raise LeftOut(f"{len(steps)} Mapping transformations")
     return steps[0].get("params") or {}
 
 
-def _same_schema(schema: dict, dataset: dict, mset: dict, target: dict) -> None:
+def _same_schema(schema: dict, dataset: dict, mset: dict | None, target: dict) -> None:
     """The pipeline shape: one schema for the dataset, the mapping set and the target, in the media types we send."""
     ids = {schema["$id"], schema.get("meta:altId")}
     ref = dataset.get("schemaRef") or {}
-    out = (mset.get("outputSchema") or {})
+    out = ((mset or {}).get("outputSchema") or {})
     mref = out.get("schemaRef") or {}
-    if ref.get("id") not in ids or (mref.get("id") or out.get("id")) not in ids:
+    if ref.get("id") not in ids or (mset is not None and (mref.get("id") or out.get("id")) not in ids):
         raise LeftOut("its dataset, target connection and mapping set do not share one schema")
     if ref.get("contentType") != DATASET_SCHEMA_FORMAT:
         raise LeftOut(f"its dataset refers to its schema as {ref.get('contentType')!r}; the spec's datasets use "

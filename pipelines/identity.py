@@ -92,7 +92,7 @@ def _pipeline(path: str, p: Any, known: dict[tuple[str, str], dict[str, Any]]) -
             continue
         primary = ident["field"]
         destination = f"_{p.tenant_id}.{ident['field']}"
-        if p.tenant_id and destination not in mapped:
+        if p.tenant_id and p.mappings and destination not in mapped:
             problems.append(Problem(f"{where}.primary", f"{ident['field']} is the primary identity, but no mapping "
                                     "fills it, so AEP would refuse every record: add a mapping with destination "
                                     f"_{{tenantId}}.{ident['field']}"))

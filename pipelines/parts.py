@@ -101,6 +101,8 @@ def inputs(p: Any, allow: frozenset[str] = frozenset()) -> dict[str, dict[str, A
                      partial_ingestion_percent=p.flow_partial_ingestion_percent, sandbox=sb,
                      adopt_id=adopt.get("flow"), allow_replace="flow" in allow or None),
     }
+    if not p.mappings:
+        del out["mapping"]  # records arrive as XDM: the flow has no mapping set
     out["dataset"]["tags"] = {**(p.dataset_tags or {}), **PROFILE_TAGS} if p.profile else out["dataset"]["tags"]
     canonical = {c.lower(): c for c in STANDARD_NAMESPACE_CODES} | {ns["code"].lower(): ns["code"]
                                                                     for ns in p.namespaces}

@@ -79,6 +79,11 @@ DEFAULT_MAPPINGS: list[dict[str, str]] = [
 ]
 DEFAULT_PIPELINE: dict[str, Any] = {"name": "pendo"}
 
+# Sources that post their own JSON: their records become XDM only through a mapping. The
+# others may send XDM records as they are (`mappings: []`: a flow without a mapping set).
+WEBHOOK_KINDS = frozenset(k.kind for k in sources.CATALOG if k.flow_spec_id == sources.GENERIC_STREAMING_FLOW_SPEC
+                          and not k.takes_account)
+
 # What default display names call a kind; the first two predate the catalog's labels.
 _KIND_LABEL = {"pendo": "Pendo", "http-streaming": "HTTP API"}
 
@@ -168,9 +173,10 @@ def _resolve(spec: PipelineSpec, path: str, sandbox: str | None, tenant: str | N
                                     "`fields` out for the Pendo tutorial's fields)"))
         fields_raw = {k: identity.plain_field(v) for k, v in fields.items()}
     mappings_in = spec.mappings if spec.mappings is not None else [MappingSpec(**m) for m in DEFAULT_MAPPINGS]
-    if not mappings_in:
-        problems.append(Problem(f"{path}.mappings", "declare at least one mapping (or leave `mappings` out for the "
-                                "Pendo tutorial's mappings)"))
+    if not mappings_in and src.kind in WEBHOOK_KINDS:
+        problems.append(Problem(f"{path}.mappings", f"{sources.short(sources.KINDS[src.kind].label)} posts its own "
+                                "JSON, not XDM records, so it needs mappings: declare at least one (or leave "
+                                "`mappings` out for the Pendo tutorial's mappings)"))
     mappings = [{"source": m.source, "destination": m.destination.strip().replace(TENANT_PLACEHOLDER, tn or ""),
                  "source_type": m.source_type} for m in mappings_in]
     adopt = spec.adopt.model_dump(exclude_none=True, by_alias=True)

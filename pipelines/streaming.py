@@ -79,7 +79,7 @@ class StreamingPipeline(pulumi.ComponentResource):
     account: BaseConnection | None
     source: SourceConnection
     target: TargetConnection
-    mapping_set: MappingSet
+    mapping_set: MappingSet | None
     flow: Dataflow
     inlet_url: pulumi.Output[str]
     webhook_url: pulumi.Output[str]
@@ -130,10 +130,13 @@ class StreamingPipeline(pulumi.ComponentResource):
             f"{name}-target", **i["target"], dataset_id=self.dataset.id, schema_id=self.schema.id, opts=child)
         # The schema's field paths are known in the program, so a bad destination fails the
         # preview before any API call.
-        self.mapping_set = MappingSet(f"{name}-mapping", **i["mapping"], schema_id=self.schema.id, opts=child)
+        self.mapping_set = MappingSet(f"{name}-mapping", **i["mapping"], schema_id=self.schema.id,
+                                      opts=child) if "mapping" in i else None
+        mapping = self.mapping_set
         self.flow = Dataflow(
             f"{name}-flow", **i["flow"], source_connection_id=self.source.id, target_connection_id=self.target.id,
-            mapping_id=self.mapping_set.id, mapping_version=self.mapping_set.version, opts=child)
+            mapping_id=mapping.id if mapping else None, mapping_version=mapping.version if mapping else None,
+            opts=child)
 
         self.inlet_url = self.flow.inlet_url
         self.webhook_url = pulumi.Output.all(self.flow.inlet_url, self.flow.id).apply(lambda a: webhook_url(*a))
@@ -147,8 +150,6 @@ class StreamingPipeline(pulumi.ComponentResource):
             "datasetId": self.dataset.id,
             "sourceConnectionId": self.source.id,
             "targetConnectionId": self.target.id,
-            "mappingSetId": self.mapping_set.id,
-            "mappingVersion": self.mapping_set.version,
             "flowId": self.flow.id,
             "flowName": self.flow.name,
             "flowState": self.flow.state,
@@ -157,6 +158,9 @@ class StreamingPipeline(pulumi.ComponentResource):
         }
         if self.account is not None:
             out["baseConnectionId"] = self.account.id
+        if self.mapping_set is not None:
+            out["mappingSetId"] = self.mapping_set.id
+            out["mappingVersion"] = self.mapping_set.version
         p = self.pipeline
         primary = next((d for d in p.identities if d["primary"]), None)
         if primary is not None:

@@ -61,8 +61,8 @@ def test_export_writes_each_streaming_flow_as_aep_holds_it_and_lists_the_rest(em
     # One listing per object kind (each fits one page here), the tenant and the token: no GET per object.
     assert {k: v for k, v in calls.items() if k != IMS} == LISTINGS, calls
     spec = yaml.safe_load(first.stdout)
-    pendo, http = sorted(spec["pipelines"], key=lambda p: p["name"], reverse=True)
-    assert [p["name"] for p in spec["pipelines"]] == ["http-events", "pendo-aep-ui-evenements"]  # by flow name
+    xdm, pendo, http = sorted(spec["pipelines"], key=lambda p: p["name"], reverse=True)
+    assert [p["name"] for p in spec["pipelines"]] == ["http-events", "pendo-aep-ui-evenements", "xdm-events"]
     assert pendo == {
         "name": "pendo-aep-ui-evenements",
         "source": {"kind": "pendo", "name": "Pendo webhook – a", "description": "", "data_format": "json"},
@@ -88,19 +88,20 @@ def test_export_writes_each_streaming_flow_as_aep_holds_it_and_lists_the_rest(em
     assert http["flow"] == {"name": "HTTP events", "description": "Events into AEP", "enabled": True,
                             "partial_ingestion_percent": 10}
     assert http["adopt"] == made["http"]
+    # A flow with no mapping takes XDM records as they come: no mapping set, `mappings: []`.
+    assert xdm["mappings"] == [] and "mapping_set" not in xdm and xdm["adopt"] == made["unmapped"]
     # Credentials are never read out: neither the values nor AEP's masks; each one names its command.
     assert "sid-31415" not in first.stdout and "nm-27182" not in first.stdout and "raw" not in first.stdout
     for key in AUTH:
         assert f"{{secret: http-events-{key}}}  # pulumi config set --secret aep-pipelines:http-events-{key} <value>" \
             in first.stdout
     # What the spec cannot say, at the end, with the reason.
-    tail = first.stdout.split("# Left out (3)", 1)[1]
+    tail = first.stdout.split("# Left out (2)", 1)[1]
     assert f"flow 'Nightly GCS import d' ({made['batch']}): not a streaming flow" in tail
-    assert f"flow 'XDM events' ({made['unmapped']['flow']}): the flow has no mapping" in tail
     assert "pipeline 'pendo-aep-ui-evenements': schema: field group 'Consent fields a'" in tail
     # The spec loads as it is, and a second export of the unchanged sandbox is the same text.
     assert [p.name for p in load(spec["pipelines"], sandbox=sb, tenant_id=dev.TENANT_ID)] == [
-        "http-events", "pendo-aep-ui-evenements"]
+        "http-events", "pendo-aep-ui-evenements", "xdm-events"]
     second = run_export(emulator, sb)
     assert second.returncode == 3 and second.stdout == first.stdout
 

@@ -33,10 +33,11 @@ def test_an_exported_sandbox_is_adopted_without_writes_and_promoted_afresh(tmp_p
     f = Foreign(emulator, dev_sb)
     f.pendo_pipeline("a", flow_name="Pendo → AEP (UI) événements", two_groups=True)
     f.http_pipeline("b", auth=AUTH, flow_name="HTTP events")
+    f.http_pipeline("u", auth={**AUTH, "dataType": "xdm"}, flow_name="XDM events", mapped=False)
     f.batch_flow("c")
 
     adopted = _export(emulator, dev_sb)
-    assert [p["name"] for p in adopted.pipelines] == ["http-events", "pendo-aep-ui-evenements"]
+    assert [p["name"] for p in adopted.pipelines] == ["http-events", "pendo-aep-ui-evenements", "xdm-events"]
     assert len(adopted.left_out) == 2  # the batch flow, and the schema's second field group
     (project.dir / "exported.yaml").write_text(ex.render(adopted))
     st = project.stack("adopter", dev_sb, spec_file="exported.yaml")
@@ -45,12 +46,12 @@ def test_an_exported_sandbox_is_adopted_without_writes_and_promoted_afresh(tmp_p
     emulator.reset_metrics()
     up, plan = project.up(st)
     calls = project.api_calls()
-    # The stack, two components and their 6 + 7 AEP objects, all adopted: nothing is created in AEP...
-    assert up.summary.resource_changes == {"create": 16}
+    # The stack, three components and their 6 + 7 + 6 AEP objects, all adopted: nothing is created in AEP...
+    assert up.summary.resource_changes == {"create": 23}
     assert project.managed_objects(dev_sb) == before
     # ...and the only write is the account's credentials, which AEP never shows, so adopting always sets them.
     writes = {k: v for k, v in calls["requests"].items() if not k.startswith("GET ")}
-    assert writes == {"PATCH /data/foundation/flowservice/connections/{conn_id}": 1}, calls
+    assert writes == {"PATCH /data/foundation/flowservice/connections/{conn_id}": 2}, calls
     project.preview(st, refresh=True, expect_no_changes=True)  # `make drift`: clean
 
     # Promotion: the same spec without ids, on a stack of another sandbox, creates everything...
@@ -59,9 +60,9 @@ def test_an_exported_sandbox_is_adopted_without_writes_and_promoted_afresh(tmp_p
     prod = project.stack("prod", prod_sb, spec_file="promoted.yaml")
     prod.set_all_config(_secrets(fresh))
     up, _ = project.up(prod)
-    assert up.summary.resource_changes == {"create": 16}
-    assert project.managed_objects(prod_sb) == {"schema": 2, "fieldGroup": 2, "dataset": 2, "sourceConnection": 2,
-                                                "targetConnection": 2, "mappingSet": 2, "flow": 2, "connection": 1}
+    assert up.summary.resource_changes == {"create": 23}
+    assert project.managed_objects(prod_sb) == {"schema": 3, "fieldGroup": 3, "dataset": 3, "sourceConnection": 3,
+                                                "targetConnection": 3, "mappingSet": 2, "flow": 3, "connection": 2}
     # ...and prod, exported in turn, is dev's spec again.
     again = _export(emulator, prod_sb, adopt=False)
     assert yaml.safe_load(ex.render(again))["pipelines"] == yaml.safe_load(ex.render(fresh))["pipelines"]

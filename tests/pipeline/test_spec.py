@@ -98,7 +98,7 @@ def test_every_problem_is_reported_at_once():
     ([{"source": {"account": {"auth_params": {}}}}], "pipelines[0].source.account: Pendo sources take no account"),
     ([{"schema": {"fields": {"x": {"type": "strin"}}}}], "pipelines[0].schema.fields.x.type: Input should be"),
     ([{"schema": {"fields": {}}}], "pipelines[0].schema.fields: declare at least one custom field"),
-    ([{"mappings": []}], "pipelines[0].mappings: declare at least one mapping"),
+    ([{"mappings": []}], "pipelines[0].mappings: Pendo posts its own JSON, not XDM records, so it needs mappings"),
     ([{"mappings": [{"source": "", "destination": "_{tenantId}.accountId"}]}],
      "pipelines[0].mappings[0].source: `source` is empty"),
     ([{"mappings": [{"source": "a b", "destination": "_{tenantId}.accountId"}]}],
