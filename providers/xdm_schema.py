@@ -55,6 +55,8 @@ class XdmSchemaArgs(AEPArgs):
     # Set by the component when the schema is enabled for Profile (ProfileEnablement): AEP then
     # refuses to delete or replace it, or to take a field away, so check() refuses such a plan.
     profile: Annotated[bool | None, Passive()] = None
+    # The resource option, recorded for policy packs (which are not told it): a Profile schema is kept.
+    retain_on_delete: Annotated[bool | None, Passive()] = None
 
     def cross_check(self, unknown: set[str]) -> list[InputError]:
         if "fields" in unknown or not self.fields:
@@ -435,5 +437,6 @@ class XdmSchema(Resource, module="aep", name="XdmSchema"):
                 it, is then refused (AEP refuses both for a Profile schema).
             opts: Pulumi resource options.
         """
+        retain_on_delete = True if opts is not None and opts.retain_on_delete else None  # noqa: F841 - an input
         super().__init__(XdmSchemaProvider(), resource_name, *resource_args(XdmSchemaProvider, locals()))
         self.known_field_paths: list[str] | None = _static_paths(tenant_id, fields, class_id)

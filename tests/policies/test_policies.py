@@ -124,10 +124,16 @@ def test_the_passing_program_trips_nothing(tmp_path, emu, policy, level, bad, go
     assert ok and events == [], events
 
 
-@pytest.mark.parametrize("case", ["protect-good-protected", "flow-good-xdm-source"])
+@pytest.mark.parametrize("case", ["protect-good-protected", "protect-good-profile-schema", "flow-good-xdm-source"])
 def test_more_ways_to_pass(tmp_path, emu, case):
     ok, events = Run(tmp_path, emu, case).preview()
     assert ok and events == [], events
+
+
+def test_a_profile_schema_in_production_must_be_kept(tmp_path, emu):
+    ok, events = Run(tmp_path, emu, "protect-bad-profile-schema").preview()
+    assert not ok and violations(events) == {("protect-production-data", "mandatory", "events-schema")}, events
+    assert "enabled for Profile but neither protected nor retained on delete" in events[0][3]
 
 
 def test_a_plaintext_client_secret_in_the_stack_config_is_refused(tmp_path, emu):

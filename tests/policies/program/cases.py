@@ -75,6 +75,8 @@ CASES = {
                                     opts=RETAINED),
     "protect-good-protected": lambda: Dataset("events-dataset", name="Policy case events",
                                               schema_id=schema().schema_id, opts=pulumi.ResourceOptions(protect=True)),
+    "protect-bad-profile-schema": lambda: schema(profile=True),
+    "protect-good-profile-schema": lambda: schema(profile=True, opts=RETAINED),
     # enabled-flow-has-mapping
     "flow-bad": lambda: pipeline(mapped=False),
     "flow-good": lambda: pipeline(mapped=True),
