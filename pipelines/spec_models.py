@@ -14,10 +14,10 @@ from providers import sources
 from providers.models import (
     EXPERIENCE_EVENT,
     ID_TYPES,
-    STANDARD_NAMESPACE_CODES,
     Percent,
     Sandbox,
     XdmField,
+    namespace_code,
     normalize_tenant,
     xdm_class,
 )
@@ -80,13 +80,6 @@ def _source_kind(v: str) -> str:
     return v
 
 
-def _namespace_code(v: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9]+", v):
-        raise ValueError(f"{v!r} is not a namespace code: use letters and digits only (e.g. PENDOVISITOR), or a "
-                         f"standard one ({', '.join(STANDARD_NAMESPACE_CODES)})")
-    return v
-
-
 def _id_type(v: str) -> str:
     known = {t.lower(): t for t in ID_TYPES}
     if v.lower() not in known:
@@ -146,7 +139,7 @@ class IdentitySpec(_Model):
     """This field identifies a person or device: its namespace's code, and whether it is the
     schema's primary identity (the one Profile stitches records on)."""
 
-    namespace: Annotated[str, AfterValidator(_namespace_code)]
+    namespace: Annotated[str, AfterValidator(namespace_code)]
     primary: bool = False
 
 
@@ -161,7 +154,7 @@ class FieldSpec(XdmField):
 class NamespaceSpec(_Model):
     """A custom identity namespace (Identity Service). Its code is what identities name."""
 
-    code: Annotated[str, AfterValidator(_namespace_code)]
+    code: Annotated[str, AfterValidator(namespace_code)]
     name: Name = None
     description: str | None = None
     id_type: Annotated[str, AfterValidator(_id_type)] = Field(

@@ -19,12 +19,11 @@ from pydantic import AfterValidator
 
 from .base import AEPProvider, ProviderError, resource_args
 from .client import IDENTITY_DESCRIPTOR, AEPClient, BadRequest
-from .models import AEPArgs, InputError, Managed, Version
+from .models import AEPArgs, InputError, Managed, Version, namespace_code
 
 log = logging.getLogger("providers")
 
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CODE = re.compile(r"[A-Za-z0-9]+")
 # AEP's own code for "cannot remove the primary identity of a Profile-enabled schema".
 PROFILE_PRIMARY = "XDM-1034-400"
 
@@ -45,13 +44,6 @@ def _source_property(v: str | None) -> str | None:
     return v
 
 
-def _code(v: str | None) -> str | None:
-    if v is not None and not _CODE.fullmatch(v):
-        raise ValueError(f"{v!r} is not a namespace code: use the code of a standard namespace (ECID, Email, ...) "
-                         "or of an IdentityNamespace (letters and digits)")
-    return v
-
-
 class IdentityDescriptorArgs(AEPArgs):
     name_field: ClassVar[str] = "source_property"
     auto_name: ClassVar[bool] = False
@@ -62,7 +54,7 @@ class IdentityDescriptorArgs(AEPArgs):
 
     schema_id: Annotated[str | None, Managed(replaces=True)] = None
     source_property: Annotated[str | None, AfterValidator(_source_property), Managed(replaces=True)] = None
-    namespace: Annotated[str | None, AfterValidator(_code), Managed(normalize=_lower)] = None
+    namespace: Annotated[str | None, AfterValidator(namespace_code), Managed(normalize=_lower)] = None
     primary: Annotated[bool, Managed(default=False)] = False
     source_version: Annotated[Version, Managed(default=1)] = 1
 

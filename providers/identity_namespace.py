@@ -11,7 +11,6 @@ refused here.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Annotated, Any, ClassVar
 
 import pulumi
@@ -20,11 +19,19 @@ from pydantic import AfterValidator
 
 from .base import _CHECK_RUN, CHECKED, ONE_WAY_DOOR, AEPProvider, ProviderError, error_cause, resource_args
 from .client import AEPClient, Conflict
-from .models import DEFAULT_DESCRIPTION, ID_TYPES, STANDARD_NAMESPACE_CODES, AEPArgs, InputError, Managed, Name
+from .models import (
+    DEFAULT_DESCRIPTION,
+    ID_TYPES,
+    STANDARD_NAMESPACE_CODES,
+    AEPArgs,
+    InputError,
+    Managed,
+    Name,
+    namespace_code,
+)
 
 log = logging.getLogger("providers")
 
-_CODE = re.compile(r"[A-Za-z0-9]+")
 _ID_TYPE_BY_LOWER = {t.lower(): t for t in ID_TYPES}
 _STANDARD = {c.lower(): c for c in STANDARD_NAMESPACE_CODES}
 
@@ -43,12 +50,6 @@ def _id_type(v: Any) -> Any:
     return _ID_TYPE_BY_LOWER[v.lower()]
 
 
-def _code(v: str | None) -> str | None:
-    if v is not None and not _CODE.fullmatch(v):
-        raise ValueError(f"{v!r} is not a namespace code: use letters and digits only (e.g. PENDOVISITOR)")
-    return v
-
-
 class IdentityNamespaceArgs(AEPArgs):
     name_field: ClassVar[str] = "code"
     auto_name: ClassVar[bool] = False
@@ -56,7 +57,7 @@ class IdentityNamespaceArgs(AEPArgs):
         "code": "give the namespace's code (letters and digits, e.g. PENDOVISITOR): descriptors name it",
         "id_type": f"give its identity type, one of {', '.join(ID_TYPES)}"}
 
-    code: Annotated[str | None, AfterValidator(_code), Managed(replaces=True, normalize=_lower)] = None
+    code: Annotated[str | None, AfterValidator(namespace_code), Managed(replaces=True, normalize=_lower)] = None
     name: Annotated[Name | None, Managed()] = None
     description: Annotated[str, Managed(default="")] = DEFAULT_DESCRIPTION
     id_type: Annotated[str | None, AfterValidator(_id_type), Managed(replaces=True, normalize=_lower)] = None

@@ -147,6 +147,17 @@ def _sandbox(v: str) -> str:
     return v
 
 
+_NAMESPACE_CODE_RE = re.compile(r"[A-Za-z0-9]+")
+
+
+def namespace_code(v: str | None) -> str | None:
+    """An identity namespace's code: letters and digits only (Identity Service's rule)."""
+    if v is not None and not _NAMESPACE_CODE_RE.fullmatch(v):
+        raise ValueError(f"{v!r} is not a namespace code: use letters and digits only (e.g. PENDOVISITOR), or a "
+                         f"standard one ({', '.join(STANDARD_NAMESPACE_CODES)})")
+    return v
+
+
 def _nonblank(v: str) -> str:
     if not v.strip():
         raise ValueError("must not be empty or blank")

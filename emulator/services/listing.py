@@ -156,6 +156,25 @@ def ordered(docs: Iterable[dict[str, Any]], fields: Sequence[str], descending: b
     return sorted(docs, key=key, reverse=descending)
 
 
+def key_text(doc: dict[str, Any], key: str) -> str:
+    """A document's sort-key value as a `start` parameter spells it."""
+    found = leaves(doc, key.split("."))
+    return as_text(found[0]) if found else ""
+
+
+def ordered_after(docs: list[dict[str, Any]], orderby: str | None, start: str | None) -> list[dict[str, Any]]:
+    """Schema Registry's paging: sorted by `orderby` (keys, a leading `-` for descending), then only
+    the documents past `start`, a value of the first sort key (the previous page's last one)."""
+    if not orderby:
+        return docs
+    keys = [k.strip().lstrip("+-") for k in orderby.split(",") if k.strip()]
+    desc = orderby.strip().startswith("-")
+    docs = ordered(docs, keys, desc)
+    if start is not None:
+        docs = [d for d in docs if (key_text(d, keys[0]) < start if desc else key_text(d, keys[0]) > start)]
+    return docs
+
+
 def page(docs: Sequence[Any], start: int, size: int) -> tuple[list[Any], bool]:
     """The `size` items from offset `start`, and whether more follow."""
     return list(docs[start:start + size]), start + size < len(docs)

@@ -69,13 +69,7 @@ def list_descriptors(container: str, request: Request, ctx: RequestContext = _ct
             grouped.setdefault(d["@type"], []).append(_item(d, variant, container))
         return grouped
     orderby = q.get("orderby")
-    if orderby:
-        keys = [k.strip().lstrip("+-") for k in orderby.split(",") if k.strip()]
-        desc = orderby.strip().startswith("-")
-        docs = listing.ordered(docs, keys, desc)
-        start = q.get("start")
-        if start is not None:
-            docs = [d for d in docs if (_text(d, keys[0]) < start if desc else _text(d, keys[0]) > start)]
+    docs = listing.ordered_after(docs, orderby, q.get("start"))
     raw_limit = q.get("limit", "300")
     if not raw_limit.isdigit():
         raise bad(f"Invalid limit '{raw_limit}'")
@@ -84,14 +78,12 @@ def list_descriptors(container: str, request: Request, ctx: RequestContext = _ct
     next_uri = None
     if more and orderby and page:
         name = orderby.split(",")[0].strip().lstrip("+-")
-        next_uri = f"{BASE}/{container}/descriptors?orderby={orderby}&start={_text(page[-1], name)}&limit={limit}"
+        after = listing.key_text(page[-1], name)
+        next_uri = f"{BASE}/{container}/descriptors?orderby={orderby}&start={after}&limit={limit}"
     return {"results": [_item(d, variant, container) for d in page],
             "_page": {"orderby": orderby or "", "next": next_uri, "count": len(page)}, "_links": {"next": next_uri}}
 
 
-def _text(doc: dict[str, Any], key: str) -> str:
-    found = listing.leaves(doc, key.split("."))
-    return listing.as_text(found[0]) if found else ""
 
 
 @router.get("/{container}/descriptors/{descriptor_id}")

@@ -110,13 +110,7 @@ def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_
     q = request.query_params
     docs = FILTERS.select(docs, q.getlist("property"))
     orderby = q.get("orderby")
-    if orderby:
-        keys = [k.strip().lstrip("+-") for k in orderby.split(",") if k.strip()]
-        desc = orderby.strip().startswith("-")
-        docs = listing.ordered(docs, keys, desc)
-        start = q.get("start")
-        if start is not None:
-            docs = [d for d in docs if (_key_text(d, keys[0]) < start if desc else _key_text(d, keys[0]) > start)]
+    docs = listing.ordered_after(docs, orderby, q.get("start"))
     try:
         limit = min(int(q.get("limit", LIST_LIMIT)), 500)
     except ValueError:
@@ -125,7 +119,7 @@ def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_
     next_uri = None
     if more and orderby:
         name = orderby.split(",")[0].strip().lstrip("+-")
-        next_uri = f"{BASE}{path}?orderby={orderby}&start={_key_text(page[-1], name)}&limit={limit}"
+        next_uri = f"{BASE}{path}?orderby={orderby}&start={listing.key_text(page[-1], name)}&limit={limit}"
     if variant == "-id":
         results = [{"$id": d["$id"], "meta:altId": d["meta:altId"], "version": d["version"], "title": d["title"]}
                    for d in page]
@@ -138,10 +132,6 @@ def _listing(request: Request, docs: list[dict[str, Any]], variant: str, global_
             "_links": links}
 
 
-def _key_text(doc: dict[str, Any], key: str) -> str:
-    """A document's sort-key value as `start` spells it."""
-    found = listing.leaves(doc, key.split("."))
-    return listing.as_text(found[0]) if found else ""
 
 
 # -- lookups and writes ----------------------------------------------------------------
