@@ -246,7 +246,7 @@ class RequestGate:
     def _route_table(self) -> list[tuple[Any, frozenset[str], str]]:
         if self._routes is None:
             self._routes = [(r.path_regex, frozenset(getattr(r, "methods", None) or ()), r.path)
-                            for r in _flatten(self.owner.router.routes)]
+                            for r in flatten_routes(self.owner.router.routes)]
         return self._routes
 
     def route_template(self, scope) -> str:
@@ -304,12 +304,12 @@ class RequestGate:
             self.metrics.record(method, template, status[0] if status[0] is not None else 500)
 
 
-def _flatten(routes):
+def flatten_routes(routes):
     """Every concrete route under `routes`, included routers expanded."""
     # FastAPI >= 0.16x keeps included routers as branches whose candidates carry the full path.
     for r in routes:
         if hasattr(r, "effective_candidates"):
-            yield from _flatten(r.effective_candidates())
+            yield from flatten_routes(r.effective_candidates())
         elif getattr(r, "path_regex", None) is not None:
             yield r
 

@@ -259,7 +259,7 @@ class AEPProvider(ResourceProvider):
         # inputs, to learn which must go first; those inputs predate the user's allow_replace, and
         # the schema's own guard already covers every dependant its replacement takes along.
         if (replaces and self.replacement_loses and not news.get("allow_replace")
-                and news.get(CHECKED) == _CHECK_RUN):
+                and checked_this_run(news)):
             raise ProviderError(self.refusal(_id, olds, replaces))
         dbr = None
         same_title = _title_key(news.get(self.name_field)) == _title_key(olds.get(self.name_field))
@@ -436,6 +436,12 @@ class AEPProvider(ResourceProvider):
     def adopt_object(self, api: AEPClient, adopt_id: str, args: Any) -> tuple[str, dict]:
         """Bring an existing object under management; return (id, computed outputs)."""
         return self.adopt_by_read(api, adopt_id, args)
+
+
+def checked_this_run(news: dict) -> bool:
+    """Whether these inputs come from this process's own check(): the engine diffing what the
+    program declared, not a refresh or import probing stored state."""
+    return news.get(CHECKED) == _CHECK_RUN
 
 
 def _title_key(title: Any) -> Any:

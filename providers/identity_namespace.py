@@ -17,7 +17,7 @@ import pulumi
 from pulumi.dynamic import DiffResult, Resource
 from pydantic import AfterValidator
 
-from .base import _CHECK_RUN, CHECKED, ONE_WAY_DOOR, AEPProvider, ProviderError, error_cause, resource_args
+from .base import ONE_WAY_DOOR, AEPProvider, ProviderError, checked_this_run, error_cause, resource_args
 from .client import AEPClient, Conflict
 from .models import (
     DEFAULT_DESCRIPTION,
@@ -86,7 +86,7 @@ class IdentityNamespaceProvider(AEPProvider):
         change a namespace's idType nor delete it, so its code stays taken and no replacement could succeed."""
         result = super().diff(_id, olds, news)
         if ("id_type" in result.replaces and "code" not in result.replaces and "sandbox" not in result.replaces
-                and news.get(CHECKED) == _CHECK_RUN):
+                and checked_this_run(news)):
             raise ProviderError(
                 f"{ONE_WAY_DOOR}: {self.label(olds, _id)} cannot change its id_type from {olds.get('id_type')!r} to "
                 f"{news.get('id_type')!r}: AEP cannot change a namespace's idType nor delete the namespace, so its "

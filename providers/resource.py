@@ -3,6 +3,13 @@
 `declared` derives a provider's managed and passive inputs from its args model; `resource_args`
 turns a Resource constructor's keyword arguments into its props and options; `member_ops`,
 `etag_patch` and `output_slots` are the small pieces updates and constructors share.
+
+Every Resource constructor also takes:
+
+* `sandbox`: the AEP sandbox (default stack config aep:sandbox);
+* `adopt_id`: the id of an existing AEP object to manage instead of creating one
+  (docs/adoption.md): it is read, and written only where it differs from the inputs;
+* `opts`: Pulumi's resource options.
 """
 
 from __future__ import annotations

@@ -28,11 +28,10 @@ async def metrics(request: Request):
     return request.app.state.metrics.snapshot()
 
 
-@router.post("/metrics/reset")
-async def reset_metrics(request: Request):
+@router.post("/metrics/reset", status_code=204, response_class=Response)
+async def reset_metrics(request: Request) -> None:
     """Zero the request counters."""
     request.app.state.metrics.reset()
-    return Response(status_code=204)
 
 
 @router.get("/faults")
@@ -51,20 +50,19 @@ async def put_faults(request: Request):
     return request.app.state.faults.config()
 
 
-@router.delete("/faults")
-async def clear_faults(request: Request):
+@router.delete("/faults", status_code=204, response_class=Response)
+async def clear_faults(request: Request) -> None:
     """Remove every fault."""
     request.app.state.faults.clear()
-    return Response(status_code=204)
 
 
 @router.get("/routes")
 async def routes(request: Request):
     """Every route the emulator serves outside /_emulator/: [{method, path}] with FastAPI path templates
     (`{name}` one segment, `{name:path}` any rest), so a test can tell which spec operations exist here."""
-    from ..faults import _flatten  # noqa: PLC0415
+    from ..faults import flatten_routes  # noqa: PLC0415
 
-    out = sorted({(m, r.path) for r in _flatten(request.app.router.routes) if not r.path.startswith("/_emulator")
+    out = sorted({(m, r.path) for r in flatten_routes(request.app.router.routes) if not r.path.startswith("/_emulator")
                   for m in (getattr(r, "methods", None) or ()) if m != "HEAD"})
     return [{"method": m, "path": p} for m, p in out]
 

@@ -17,7 +17,7 @@ from ...errors import AEPError, xdm_error
 from ...gateway import RequestContext
 from ...store import Store
 from .._common import now_ms
-from .models import _sandbox_meta, bad
+from .models import bad, sandbox_meta
 
 IDENTITY = "xdm:descriptorIdentity"
 # Descriptor types AEP defines; only the identity descriptor is emulated.
@@ -154,7 +154,7 @@ class Descriptors:
     def _save(self, ctx: RequestContext, fields: dict[str, Any], prev: dict[str, Any] | None) -> dict[str, Any]:
         now = now_ms()
         did = prev["@id"] if prev else hashlib.sha1(uuid.uuid4().bytes).hexdigest()
-        doc = {**fields, "imsOrg": ctx.org, "version": "1", "meta:containerId": "tenant", **_sandbox_meta(ctx.sandbox),
+        doc = {**fields, "imsOrg": ctx.org, "version": "1", "meta:containerId": "tenant", **sandbox_meta(ctx.sandbox),
                "createdUser": (prev or {}).get("createdUser", ctx.user), "updatedUser": ctx.user,
                "createdClient": (prev or {}).get("createdClient", ctx.client_id),
                "created": (prev or {}).get("created", now), "updated": now, "@id": did}

@@ -40,7 +40,7 @@ def not_found(resource_id: str) -> AEPError:
     return xdm_error(404, 1012, "Resource Not Found", f"Requested resource {resource_id} with version 1 is not found")
 
 
-def _sandbox_meta(sandbox: str) -> dict[str, str]:
+def sandbox_meta(sandbox: str) -> dict[str, str]:
     # Sandbox ids are stable per name so two schemas in one sandbox agree.
     return {"meta:sandboxId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"aep-emulator-sandbox:{sandbox}")),
             "meta:sandboxType": "production" if sandbox == "prod" else "development"}
@@ -292,7 +292,7 @@ class SchemaRegistry:
             **tail,
             "meta:containerId": "tenant",
             "meta:tenantNamespace": xdm.tenant_namespace(),
-            **_sandbox_meta(ctx.sandbox),
+            **sandbox_meta(ctx.sandbox),
         }
         doc["meta:registryMetadata"] = {**_registry_metadata(ctx, previous), "eTag": _etag(doc)}
         return doc
