@@ -32,7 +32,7 @@ from . import cli, drift, workspace
 MARKER = "<!-- aep-pipelines:{kind}:{stack} -->"
 OUT_DIR = workspace.STATE / "gitops"
 _AEP_ENV = ("AEP_CLIENT_ID", "AEP_CLIENT_SECRET", "AEP_ORG_ID", "AEP_ENDPOINT", "AEP_IMS_URL", "AEP_SCOPES",
-            "AEP_TENANT_ID")
+            "AEP_TENANT_ID", "AEP_IDENTITY_ENDPOINT")
 
 
 def emulator_stack(stack: str) -> bool:
