@@ -134,10 +134,18 @@ def test_example_deploys_ingests_shows_no_drift_and_destroys(project, path):
               if m["destination"].startswith("_{tenantId}.")}
     assert set(records[0][tenant]) <= mapped and len(records[0][tenant]) >= len(mapped) - 1, records[0]
 
+    # The call-count discipline, for every kind's resources: a no-op preview makes no AEP call,
+    # and a refresh one GET per AEP object (a Profile enablement reads its schema).
+    state = _pulumi(st, "stack", "export")
+    aep = [r for r in json.loads(state)["deployment"]["resources"] if r["type"].startswith("pulumi-python:dynamic/")]
+    project.emu.reset_metrics()
+    st.preview(**QUIET)
+    assert project.emu.metrics()["total"] == 0, project.emu.metrics()["requests"]
     clean = st.preview(refresh=True, expect_no_changes=True, **QUIET)
     assert set(clean.change_summary) <= {"same"}, clean.change_summary
+    calls = project.api_calls()
+    assert calls["writes"] == 0 and calls["reads"] == len(aep), (len(aep), calls["requests"])
 
-    state = _pulumi(st, "stack", "export")
     assert not any(v in state for v in secrets.values()), "a secret config value is in the state in plaintext"
 
     _release_profile(st, json.loads(state))
