@@ -58,8 +58,8 @@ drift: venv toolchain ## drift check: pulumi preview --refresh --expect-no-chang
 status: venv toolchain ## each pipeline's dataflow state and recent runs
 	@$(PY) -m pipelines.cli status --stack $(STACK)
 
-demo: venv toolchain ## post sample Pendo events to the inlet and show the mapped records
-	@$(PY) -m pipelines.cli demo --stack $(STACK)
+demo: venv toolchain ## post the source's sample payloads (PIPELINE=<name>, default the first) and show the records
+	@$(PY) -m pipelines.cli demo --stack $(STACK) $(if $(PIPELINE),--pipeline $(PIPELINE))
 
 destroy: venv toolchain ## pulumi destroy of STACK
 	@$(PY) -m pipelines.cli destroy --stack $(STACK)

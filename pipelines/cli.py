@@ -5,7 +5,8 @@
     preview [--refresh]    `pulumi preview`
     drift [--markdown F]   `pulumi preview --refresh --expect-no-changes`, summarised; exit 2 on drift
     status                 each pipeline's dataflow state and recent runs
-    demo                   post sample Pendo events to the inlet; show mapped records and the run
+    demo [--pipeline P]    post the source's sample payloads to the inlet (pipelines/demo.py); show the
+                           mapped records, the run and, for a Profile pipeline, the stitched profile
     destroy [--remove]     `pulumi destroy --yes` (and `pulumi stack rm` with --remove)
     graph                  `pulumi stack graph` rendered by graphviz into docs/resource-graph.png
     export [--sandbox S]   the sandbox's streaming dataflows as a spec on stdout (pipelines/export.py);
@@ -34,21 +35,20 @@ from typing import Any
 import requests
 
 from emulator.process import Background, healthy
-from pipelines import drift, shards, workspace
+from pipelines import demo, drift, shards, workspace
+from pipelines.demo import newest_runs
 from pipelines.guards import confirm_flags, preflight, release_profile_enablements
 from pipelines.render import (
     GRAPH_STYLE,
     RUN_HEADERS,
     banner,
     fmt_time,
-    profile_view,
     run_row,
     say,
     short_labels,
     stack_arg,
     table,
 )
-from pipelines.samples import sample_events
 from pipelines.workspace import (
     POLICY_PACK,
     ROOT,
@@ -257,11 +257,6 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def newest_runs(api, sandbox: str, flow_id: str) -> list[dict]:
-    """The flow's runs, newest first (AEP lists them in no documented order)."""
-    return sorted(api.list_runs(sandbox, flow_id), key=lambda r: r.get("createdAt") or 0, reverse=True)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     ensure_emulator(args.stack)
     select_stack(args.stack, create=False)
@@ -294,34 +289,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     name = args.pipeline or next(iter(pipes))
     if name not in pipes:
         raise CliError(f"no pipeline {name!r} in stack {args.stack!r}; it has: {', '.join(pipes)}")
-    out = pipes[name]
-    url, sandbox = out["webhookUrl"], out["sandbox"]
-    say(f"Posting sample Pendo events to pipeline {name!r}:\n  {url}")
-    for label, event in sample_events():
-        r = requests.post(url, json=event, timeout=30)
-        say(f"  {label:<27} -> HTTP {r.status_code} {r.text[:90]}")
-    api = aep_client(args.stack)
-    if is_loopback(base):
-        records = api.emulator_dataset_records(sandbox, out["datasetId"], limit=10000)
-        say()
-        say(f"Dataset {out['datasetId']} holds {len(records)} record(s); the newest, as mapped:")
-        for rec in records[-2:]:
-            say(json.dumps(rec, indent=2, sort_keys=True))
-    else:
-        say("\n(Real AEP has no record reader: query the dataset with Query Service to see the records.)")
-    primary = out.get("primaryIdentity") or {}
-    if out.get("profile") and primary.get("source"):
-        say()
-        say(profile_view(api, sandbox, primary, [event for _, event in sample_events()]))
-    runs = newest_runs(api, sandbox, out["flowId"])
-    say()
-    say(f"Dataflow {out['flowId']} run status:")
-    say(table(RUN_HEADERS, [run_row(r) for r in runs[:3]]) if runs else "  no run yet (AEP reports runs with a "
-        "delay of a few minutes)")
-    if runs:
-        for err in ((runs[0].get("metrics") or {}).get("statusSummary") or {}).get("errors") or []:
-            say(f"  error {err.get('code')}: {err.get('message')}")
-    return 0
+    return demo.run(aep_client(args.stack), base, name, pipes[name])
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -416,7 +384,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     dr.add_argument("--markdown", help="also write the summary as Markdown to this file (for CI)")
     st = add("status", cmd_status, "dataflow state and recent runs")
     st.add_argument("--runs", type=int, default=5, help="runs to show per pipeline")
-    de = add("demo", cmd_demo, "send sample Pendo events and show the result")
+    de = add("demo", cmd_demo, "send the source's sample payloads and show the result")
     de.add_argument("--pipeline", help="which pipeline (default: the first)")
     ds = add("destroy", cmd_destroy, "pulumi destroy")
     ds.add_argument("--remove", action="store_true", help="also remove the stack (its config file stays)")

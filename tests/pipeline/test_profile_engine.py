@@ -32,6 +32,24 @@ def _calls(cli: Cli) -> dict[str, int]:
 
 
 def test_profile_pipeline_deploys_stitches_and_shows_no_drift(cli):
+    # `up` of the new stack (docs/benchmarks.md): one write per object (the schema is its field
+    # group and itself; Profile is a PATCH of the schema), the descriptor's look for an existing
+    # primary identity and the flow's read of its inletUrl. Plus one token request.
+    assert _calls(cli) == {
+        "POST /data/core/idnamespace/identities": 1,
+        "POST /data/foundation/schemaregistry/tenant/fieldgroups": 1,
+        "POST /data/foundation/schemaregistry/tenant/schemas": 1,
+        "GET /data/foundation/schemaregistry/{container}/descriptors": 1,
+        "POST /data/foundation/schemaregistry/tenant/descriptors": 1,
+        "PATCH /data/foundation/schemaregistry/tenant/schemas/{schema_id:path}": 1,
+        "POST /data/foundation/catalog/dataSets": 1,
+        "POST /data/foundation/flowservice/sourceConnections": 1,
+        "POST /data/foundation/flowservice/targetConnections": 1,
+        "POST /data/foundation/conversion/mappingSets": 1,
+        "POST /data/foundation/flowservice/flows": 1,
+        "GET /data/foundation/flowservice/flows/{flow_id}": 1,
+    }
+    assert cli.emu.metrics()["requests"].get(IMS) == 1
     cli.emu.reset_metrics()
     assert cli.run("preview").returncode == 0
     assert _calls(cli) == {}, "a no-op preview makes no AEP call"

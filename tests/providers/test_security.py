@@ -142,3 +142,45 @@ def test_error_bodies_that_echo_a_secret_are_scrubbed():
     err = api._error(resp, "POST", "/ims/token/v3", 1)
     text = str(err) + repr(err.body)
     assert "CANARY-echo" not in text and "tok.en.value" not in text and "********" in text
+
+
+def test_a_base_connection_secret_appears_in_no_log_exception_or_check_message(canary_env, caplog, capsys):
+    """A Kinesis account's `secretKey` (and its rotated value): created, read (AEP masks it), refused
+    by check, rotated against a retried 503 and a 412, never in a log line or an error's text."""
+    h, _client_secret = canary_env
+    key, rotated = f"CANARY-kinesis-{uuid.uuid4().hex}", f"CANARY-rotated-{uuid.uuid4().hex}"
+    auth = {"accessKeyId": "AKIAEXAMPLE", "secretKey": key, "region": "us-east-1"}
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+
+    def failing(fn, *args):
+        with pytest.raises(Exception) as e:
+            fn(*args)
+        texts.extend([str(e.value), repr(e.value), "".join(traceback.format_exception(e.value))])
+
+    p = h.provider(BaseConnectionProvider)
+    news = h.check(p, {"source_kind": "kinesis", "auth_params": auth})
+    c = p.create(news)
+    read = p.read(c.id, c.outs)
+    r = h.raw.get(h.url(f"{FS}/connections/{c.id}"), timeout=10)
+    assert r.json()["items"][0]["auth"]["params"]["secretKey"] == "********" and key not in r.text
+    bad = p.check({}, {"sandbox": h.sandbox, "source_kind": "kinesis", "auth_spec_name": "Aws Kinesis",
+                       "auth_params": {"secretKey": key}})
+    texts += [f.reason for f in bad.failures]
+    assert bad.failures
+    texts.append(repr(vars(p.diff(c.id, read.outs, {**news, "auth_params": {**auth, "secretKey": rotated}}))))
+
+    new_auth = {**news, "auth_params": {**auth, "secretKey": rotated}}
+    h.emu.set_faults({"retry_after": 0, "script": [{"route": f"PATCH {FS}/connections/{{conn_id}}",
+                                                    "responses": [503, "ok"]}]})
+    done = p.update(c.id, read.outs, new_auth)                                   # a logged retry, then ok
+    h.fs_patch("connections", c.id, [{"op": "replace", "path": "/name", "value": "edited"}])
+    failing(p.update, c.id, done.outs, {**new_auth, "auth_params": {**auth, "secretKey": key}})   # 412
+    p.delete(c.id, done.outs)
+
+    captured = capsys.readouterr()
+    haystacks = {"log": caplog.text, "stdout": captured.out, "stderr": captured.err,
+                 "exceptions, check failures and diffs": "\n".join(texts)}
+    assert "HTTP 412" in haystacks["exceptions, check failures and diffs"] and "retry" in caplog.text.lower()
+    for where, text in haystacks.items():
+        assert key not in text and rotated not in text, f"the Kinesis secretKey leaked into {where}"
