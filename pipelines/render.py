@@ -7,12 +7,20 @@ import json
 import re
 from typing import Any
 
+from providers import sources
+
 from .workspace import is_loopback
 
 
 def say(msg: str = "") -> None:
     """A line of the command's own output on stdout."""
     print(msg, flush=True)
+
+
+# Where a webhook sender takes the URL, for the kinds whose pages say.
+PASTE_HINTS = {"pendo": "Paste the Pendo webhook URL into Pendo: Settings > Integrations > Webhooks > Add webhook."}
+# Kinds that post to a webhook URL (no account): the others read from the customer's stream or authenticate.
+WEBHOOK_KINDS = frozenset(k.kind for k in sources.CATALOG if not k.takes_account) | {"http-streaming"}
 
 
 def banner(stack: str, base: str, pipes: dict[str, dict[str, Any]],
@@ -22,22 +30,30 @@ def banner(stack: str, base: str, pipes: dict[str, dict[str, Any]],
     say()
     say(rule)
     say(f" Stack {stack!r} is up: {len(pipes)} pipeline(s) on {where}")
+    hints: set[str] = set()
     for name, out in pipes.items():
         say()
         say(f" Pipeline {name!r}  (sandbox {out.get('sandbox')}, dataflow {out.get('flowId')}, "
             f"{out.get('flowState')})")
+        kind = out.get("sourceKind", "pendo")
+        label = sources.short(sources.KINDS[kind].label) if kind in sources.KINDS else kind
+        webhook = kind in WEBHOOK_KINDS
         say(f"   Inlet URL:          {out.get('inletUrl')}")
-        say(f"   Pendo webhook URL:  {out.get('webhookUrl')}")
+        if webhook:
+            say(f"   {label + ' webhook URL:':<20}{out.get('webhookUrl')}")
         old = (before or {}).get(name, {}).get("webhookUrl")
-        if old and old != out.get("webhookUrl"):
-            # A replaced dataflow has a new inlet: the URL pasted into Pendo stops working.
-            say("   ! The webhook URL changed in this update: replace it in Pendo's webhook settings.")
+        if webhook and old and old != out.get("webhookUrl"):
+            # A replaced dataflow has a new inlet: the URL pasted into the sender stops working.
+            say(f"   ! The webhook URL changed in this update: replace it in {label}'s webhook settings.")
         if out.get("flowState") in ("disabled", "disabling"):
             # AEP answers the sender 200 either way, so nothing on the sender's side shows it.
             say("   ! The dataflow is disabled: events posted to the webhook are dropped (not ingested, not "
                 "queued) until it is enabled again (flow.enabled: true, then make up).")
+        if kind in PASTE_HINTS:
+            hints.add(PASTE_HINTS[kind])
     say()
-    say(" Paste the webhook URL into Pendo: Settings > Integrations > Webhooks > Add webhook.")
+    for hint in sorted(hints):
+        say(f" {hint}")
     say(f" Next: make demo{stack_arg(stack)}   make status{stack_arg(stack)}   make drift{stack_arg(stack)}")
     say(rule)
 

@@ -146,6 +146,7 @@ class StreamingPipeline(pulumi.ComponentResource):
         """Every object's id, the inlet and the URL to paste into the webhook sender (camelCase, as exported)."""
         out: dict[str, Any] = {
             "sandbox": self.pipeline.sandbox,
+            "sourceKind": self.pipeline.source_kind,
             "schemaId": self.schema.id,
             "datasetId": self.dataset.id,
             "sourceConnectionId": self.source.id,
