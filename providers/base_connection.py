@@ -67,7 +67,6 @@ class BaseConnectionProvider(ConnectionProvider):
     kind = "BaseConnection"
     name_prefix = "account"
     args_model = BaseConnectionArgs
-    api = "base_connection"
 
     def definition(self, args: BaseConnectionArgs) -> dict:
         """The credentials, under the connection spec's auth spec."""

@@ -8,7 +8,8 @@ read back (`from_item`); the rest is here.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+import re
+from typing import Annotated, Any
 
 from .base import AEPProvider, member_ops
 from .client import AEPClient
@@ -29,7 +30,11 @@ class ConnectionProvider(AEPProvider):
     """CRUD for one Flow Service connection collection, through the client's `<verb>_<api>` methods."""
 
     computed = ("etag",)
-    api: ClassVar[str]  # the client's method suffix: base_connection, source_connection, target_connection
+
+    @property
+    def api(self) -> str:
+        """The client's method suffix, the kind in snake case: `SourceConnection` is `source_connection`."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.kind).lower()
 
     def definition(self, args: Any) -> dict:
         """The POST body beyond name, description and connection spec."""

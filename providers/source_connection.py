@@ -87,7 +87,6 @@ class SourceConnectionProvider(ConnectionProvider):
     kind = "SourceConnection"
     name_prefix = "source"
     args_model = SourceConnectionArgs
-    api = "source_connection"
 
     def definition(self, args: SourceConnectionArgs) -> dict:
         """The data format, and the provider id, params and base connection when there are any."""

@@ -47,7 +47,6 @@ class TargetConnectionProvider(ConnectionProvider):
     kind = "TargetConnection"
     name_prefix = "target"
     args_model = TargetConnectionArgs
-    api = "target_connection"
 
     def definition(self, args: TargetConnectionArgs) -> dict:
         """The dataset, and the schema its records follow."""
