@@ -404,10 +404,10 @@ class AEPProvider(ResourceProvider):
                                 f"in place differ ({detail}). Declare them as AEP has them, or remove adopt_id "
                                 "to create a new object")
         id_ = live.get("id") or adopt_id
-        state = dict(observed)
-        for f in self.fields:
-            if not f.observable:
-                state[f.name] = None  # unknown: always patch declared secrets onto an adopted object
+        # What AEP cannot show (masked credentials) is taken as declared: adopting makes no write that
+        # could replace working credentials with another copy of them; a later change of the declared
+        # value (a rotation) is what writes them.
+        state = {**observed, **{f.name: declared.get(f.name) for f in self.fields if not f.observable}}
         changed = self.changed_fields(state, args)
         computed = {k: v for k, v in live.items() if k in self.computed}
         if changed:

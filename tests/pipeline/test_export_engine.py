@@ -1,5 +1,5 @@
 """The export round trip through the real engine: a sandbox built by hand (raw HTTP) -> `export` ->
-`up` on a fresh stack writes nothing but the account's credentials -> the drift check is clean;
+`up` on a fresh stack writes nothing -> the drift check is clean;
 and the dev -> prod promotion: the spec without adopt ids creates the same pipelines afresh."""
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ def test_an_exported_sandbox_is_adopted_without_writes_and_promoted_afresh(tmp_p
     # The stack, three components and their 6 + 7 + 6 AEP objects, all adopted: nothing is created in AEP...
     assert up.summary.resource_changes == {"create": 23}
     assert project.managed_objects(dev_sb) == before
-    # ...and the only write is the account's credentials, which AEP never shows, so adopting always sets them.
+    # ...and nothing is written: not even the accounts' credentials, which AEP never shows and
+    # adoption takes as declared.
     writes = {k: v for k, v in calls["requests"].items() if not k.startswith("GET ")}
-    assert writes == {"PATCH /data/foundation/flowservice/connections/{conn_id}": 2}, calls
+    assert writes == {}, calls
     project.preview(st, refresh=True, expect_no_changes=True)  # `make drift`: clean
 
     # Promotion: the same spec without ids, on a stack of another sandbox, creates everything...
