@@ -246,3 +246,29 @@ def test_mapping_conversion_errors_are_reported():
     assert record == {} and "cannot convert" in errors[0]
     with pytest.raises(mapping.MappingError):
         mapping.evaluate("unknownfn(1)", {})
+
+
+def test_preview_types_rows_with_an_inline_output_schema_as_the_inlet_would(api):
+    """A schema not stored yet (the planned one of a rehearsal) types the records as the inlet does:
+    the ExperienceEvent identifiers are filled in, and a value of the wrong type fails the row."""
+    mappings = [{"sourceType": "ATTRIBUTE", "source": "visitorId", "destination": f"{NS}.visitor"},
+                {"sourceType": "ATTRIBUTE", "source": "count", "destination": f"{NS}.count"}]
+    body = {"mappingSet": {"outputSchema": {"jsonSchema": _inline({"visitor": {"type": "string"},
+                                                                   "count": {"type": "integer"}})},
+                           "mappings": mappings},
+            "data": [{"visitorId": "v-1", "count": "7"}, {"visitorId": "v-2", "count": "seven"}]}
+    r = api.post(f"{DP}/mappingSets/preview", body)
+    assert r.status_code == 200, r.text
+    good, bad = r.json()
+    assert good["errors"] == [] and good["data"][NS] == {"visitor": "v-1", "count": 7}
+    assert set(good["data"]) == {NS, "_id", "timestamp"}
+    assert bad["data"] == {} and bad["errors"][0]["code"] == "MAPPER-3700-400"
+    assert "cannot convert string 'seven' to integer" in bad["errors"][0]["exception"]
+    body["mappingSet"]["outputSchema"]["schemaRef"] = None
+    assert api.post(f"{DP}/mappingSets/preview", body).status_code == 400
+
+
+def _inline(fields: dict) -> dict:
+    return {"type": "object", "required": ["_id", "timestamp"], "properties": {
+        "_id": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+        NS: {"type": "object", "properties": fields}}}

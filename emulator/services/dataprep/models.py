@@ -296,7 +296,8 @@ class DataPrep:
         inline = out.get("jsonSchema")
         if inline is not None and not isinstance(inline, dict):
             raise bad("'mappingSet.outputSchema.jsonSchema' must be an object")
-        ref = _schema_ref(mapping_set) if inline is None or out.get("schemaRef") else None
+        # A schema reference, when sent, must be one, even beside an inline schema.
+        ref = _schema_ref(mapping_set) if inline is None or "schemaRef" in out else None
         raw = mapping_set.get("mappings") or []
         if not isinstance(raw, list):
             raise bad("'mappingSet.mappings' must be an array")
