@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import shutil
 import time
 from typing import Any
@@ -195,7 +196,8 @@ class Bench:
             emu.stop()
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked; sizes and latencies as lists."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,10,50", help="pipeline counts (default 1,10,50)")
     ap.add_argument("--latencies", default="0,100", help="injected latency per call in ms (default 0,100)")
@@ -206,24 +208,52 @@ def main() -> None:
                     help="engine --parallel for the sharded variants (default: what `make up` passes for --shards)")
     ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling study")
     ap.add_argument("--only-ceiling", action="store_true",
-                    help="rerun the ceiling study alone, keeping the other rows of bench/out/results.json")
+                    help="rerun the ceiling study alone, keeping the other rows of bench/out/results.json "
+                         "(a fresh results file if there is none)")
     ap.add_argument("--only-shards-up", action="store_true",
                     help="rerun the `pulumi up` with/without shards vs baseline study alone (largest N, highest "
-                         "latency, --repeat runs), keeping the other rows of bench/out/results.json")
+                         "latency, --repeat runs), keeping the other rows of bench/out/results.json (a fresh "
+                         "results file if there is none)")
     ap.add_argument("--quick", action="store_true", help="N = 1 and 10, one run, no ceiling study")
     ap.add_argument("--report-only", action="store_true", help="rewrite the docs from bench/out/results.json")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.shards < 1:
         ap.error("--shards must be at least 1: the studies compare K shards with one provider process")
     if args.quick:
         args.sizes, args.repeat, args.no_ceiling = "1,10", 1, True
-    args.sizes = [int(x) for x in args.sizes.split(",")]
-    args.latencies = [float(x) for x in args.latencies.split(",")]
+    try:
+        args.sizes = [int(x) for x in args.sizes.split(",")]
+        args.latencies = [float(x) for x in args.latencies.split(",")]
+    except ValueError:
+        ap.error("--sizes and --latencies are comma-separated numbers, e.g. --sizes 1,10,50 --latencies 0,100")
+    return args
+
+
+def prior_results(args: argparse.Namespace, raw: pathlib.Path) -> dict[str, Any]:
+    """The results a partial run (`--only-*`, `--report-only`) starts from: bench/out/results.json,
+    or, on a clean checkout, a fresh file with this command line's sizes and latencies.
+    `--report-only` has nothing to report without one, and says so (SystemExit, no traceback)."""
+    if raw.exists():
+        try:
+            return json.loads(raw.read_text())
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{raw} is not valid JSON ({e}): delete it and rerun the benchmark") from None
+    if args.report_only:
+        raise SystemExit(f"no benchmark results in {raw}: run `make bench` (or `make bench BENCH_ARGS=--quick`, "
+                         "about a minute) first; --report-only only rewrites the docs from them")
+    print(f"{raw} does not exist yet: starting a fresh results file", flush=True)
+    return {"results": [], "machine": machine(), "sizes": args.sizes, "latencies": args.latencies,
+            "shards": args.shards}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run what the command line asks, save the raw rows, and regenerate the docs from them."""
+    args = parse_args(argv)
     raw = OUT / "results.json"
     if args.report_only:
-        data = json.loads(raw.read_text())
+        data = prior_results(args, raw)
     elif args.only_ceiling or args.only_shards_up:
-        data = json.loads(raw.read_text())
+        data = prior_results(args, raw)
         args.sizes, args.latencies = data["sizes"], data["latencies"]
         bench = Bench(args)
         if args.only_ceiling:
