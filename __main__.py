@@ -11,13 +11,14 @@ from pipelines.streaming import build
 
 try:
     specs = load_from_stack()
-    shard_count = shards.from_stack()
+    shard_count = shards.from_stack(len(specs))
 except (SpecError, shards.ShardConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
 
-# aep-pipelines:providerShards > 0: K provider processes instead of one (pipelines/shards.py).
+# K provider processes instead of one for a large stack, or as aep-pipelines:providerShards says
+# (pipelines/shards.py).
 built = build(specs, shards.providers(shard_count))
 outputs = {name: p.outputs() for name, p in built.items()}
 pulumi.export("pipelines", outputs)
