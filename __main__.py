@@ -5,14 +5,16 @@ Everything lives in the `pipelines` package; see the README and docs/pipelines.m
 
 import pulumi
 
-from pipelines import shards
+from pipelines import shards, stack_traces
 from pipelines.spec import SpecError, load_from_stack
 from pipelines.streaming import build
 
 try:
     specs = load_from_stack()
     shard_count = shards.from_stack(len(specs))
-except (SpecError, shards.ShardConfigError) as err:
+    # aep-pipelines:recordStackTraces=false: each resource keeps its source position only.
+    stack_traces.apply(stack_traces.from_stack())
+except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
