@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench import report, run
+from bench import report, report_goals, run
 
 
 @pytest.fixture
@@ -67,3 +67,28 @@ def test_bad_numbers_are_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         run.parse_args(["--sizes", "1,ten"])
     assert exc.value.code == 2
+
+
+def _row(kind, op, n, lat, seconds, **extra):
+    return {"kind": kind, "op": op, "n": n, "latency": lat, "rep": 0, "seconds": seconds, "total": 0, "reads": 0,
+            "writes": 0, "ims": 0, "by_kind": {}, "routes": {}, **extra}
+
+
+def test_the_goals_and_the_fitted_growth_from_rows():
+    rows = [_row("baseline", "up", 50, 500.0, 200.0), _row("pulumi", "up", 50, 500.0, 16.0, shards=5),
+            _row("baseline", "up", 50, 100.0, 40.0), _row("pulumi", "up", 50, 100.0, 20.0, shards=5),
+            _row("pulumi", "preview", 50, 0.0, 2.5)]
+    goals = {g: (met, detail) for g, met, detail in report_goals.goals(rows)}
+    ten = next(v for g, v in goals.items() if "10x" in g)
+    three = next(v for g, v in goals.items() if "3x" in g)
+    assert ten[0] is True and "12.5x" in ten[1] and "5 provider shards" in ten[1]
+    assert three[0] is False and "2.0x" in three[1]
+    assert next(v for g, v in goals.items() if "preview" in g)[0] is True
+    # Linear: 1 + 0.2 N; worse: 1 + 0.01 N^2.
+    lin = [_row("pulumi", "up", n, 0.0, 1 + 0.2 * n) for n in (1, 10, 50)]
+    sq = [_row("pulumi", "destroy", n, 0.0, 1 + 0.01 * n * n) for n in (1, 10, 50)]
+    table = "\n".join(report_goals.growth(lin + sq, [1, 10, 50], [0.0]))
+    up = next(line for line in table.splitlines() if line.startswith("| `pulumi up`"))
+    down = next(line for line in table.splitlines() if line.startswith("| `pulumi destroy`"))
+    assert "| 0.200 |" in up and up.endswith("| linear |")
+    assert "worse than linear" in down
