@@ -37,6 +37,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 # name -> (stack config, CLI environment, extra CLI flags)
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str], list[str]]] = {
     "default": ({}, {}, []),
+    # What main did: one provider process and the SDK's own end-of-program wait.
+    "main": ({"aep-pipelines:providerShards": "0", "aep-pipelines:linearOutputWait": "false"}, {}, []),
     "no-stack-traces": ({"aep-pipelines:recordStackTraces": "false"}, {}, []),
     "gzip": ({}, {"PULUMI_DIY_BACKEND_GZIP": "true"}, []),
     "zstd": ({}, {"PULUMI_DIY_BACKEND_ZSTD": "true"}, []),

@@ -186,9 +186,10 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
         w("## Engine cost per resource (0 ms)")
         w("")
         w("`python -m bench.cost` inside the run: `pulumi up` of N new pipelines and a no-op `pulumi preview`, "
-          "each variant on its own stack, interleaved. `shards-0` is what main did (one provider process, "
-          "`aep-pipelines:providerShards=0`); `default` the shards chosen from the stack's size with the "
-          "`--parallel` `make up` passes; `no-stack-traces` adds `aep-pipelines:recordStackTraces=false`. "
+          "each variant on its own stack, interleaved. `main` is what main did (one provider process, "
+          "the SDK's own end-of-program wait: `aep-pipelines:providerShards=0`, `linearOutputWait=false`); "
+          "`default` the shards chosen from the stack's size with the `--parallel` `make up` passes and the "
+          "linear wait; `no-stack-traces` adds `aep-pipelines:recordStackTraces=false`. "
           "State bytes are the state file's JSON divided by its resources; CPU seconds are sampled from "
           "/proc for every process the CLI starts (engine: the `pulumi` CLI; program: the Python program; "
           "provider(s): the dynamic-provider processes).")

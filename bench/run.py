@@ -43,9 +43,9 @@ MODEL_FAULTS = {"seed": 14, "latency": {
     "routes": [{"route": "^POST /data/foundation/flowservice/flows$", "ms": 1500},
                {"route": "^POST /ims/", "ms": 300}],
     "jitter": {"distribution": "lognormal", "sigma": 0.3}}}
-# Engine cost per resource: what main did (one provider process, the SDK's stack traces), the
-# new default (shards from the stack's size) and the opt-out of full stack traces.
-COST_VARIANTS = ("shards-0", "default", "no-stack-traces")
+# Engine cost per resource: what main did (one provider process, the SDK's own wait), the new
+# default (shards from the stack's size, the linear wait) and the opt-out of full stack traces.
+COST_VARIANTS = ("main", "default", "no-stack-traces")
 
 # Which provider resource each emulator route belongs to.
 ROUTE_KINDS = (
