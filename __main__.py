@@ -5,19 +5,24 @@ Everything lives in the `pipelines` package; see the README and docs/pipelines.m
 
 import pulumi
 
-from pipelines import shards
+from pipelines import sdk_wait, shards, stack_traces
 from pipelines.spec import SpecError, load_from_stack
 from pipelines.streaming import build
 
 try:
     specs = load_from_stack()
-    shard_count = shards.from_stack()
-except (SpecError, shards.ShardConfigError) as err:
+    shard_count = shards.from_stack(len(specs))
+    # aep-pipelines:recordStackTraces=false: each resource keeps its source position only.
+    stack_traces.apply(stack_traces.from_stack())
+    # The SDK's end-of-program wait in linear time (aep-pipelines:linearOutputWait, default true).
+    sdk_wait.apply(sdk_wait.from_stack())
+except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError, sdk_wait.OutputWaitConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
 
-# aep-pipelines:providerShards > 0: K provider processes instead of one (pipelines/shards.py).
+# K provider processes instead of one for a large stack, or as aep-pipelines:providerShards says
+# (pipelines/shards.py).
 built = build(specs, shards.providers(shard_count))
 outputs = {name: p.outputs() for name, p in built.items()}
 pulumi.export("pipelines", outputs)

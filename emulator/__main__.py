@@ -1,6 +1,7 @@
 """`python -m emulator`: serve the AEP emulator on a loopback port.
 
     python -m emulator --port 8765 --data-dir .emulator [--token-ttl 60] [--latency-ms 5]
+                       [--read-latency-ms 80 --write-latency-ms 400 --latency-jitter lognormal:0.3]
                        [--fault 503:0.2:writes] [--fault-seed 7] [--client id:secret:org]
 """
 
@@ -41,6 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=".emulator", help="directory for the SQLite database")
     p.add_argument("--token-ttl", type=int, default=config.DEFAULT_TOKEN_TTL, help="IMS token lifetime, seconds")
     p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every API request")
+    p.add_argument("--read-latency-ms", type=float, help="latency of reads (GET/HEAD), instead of --latency-ms's")
+    p.add_argument("--write-latency-ms", type=float, help="latency of writes (POST/PUT/PATCH/DELETE)")
+    p.add_argument("--latency-jitter", metavar="DIST[:PARAM]",
+                   help="seeded jitter on every latency: uniform[:spread], normal[:sd] or lognormal[:sigma]")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help="fault rule: FAULT[:PROB[:reads|writes|all[:ROUTE_REGEX]]] or a JSON rule; repeatable")
     p.add_argument("--faults-json", help="a whole fault configuration as JSON (see emulator/faults.py)")
@@ -59,6 +64,17 @@ def fault_config(args: argparse.Namespace) -> dict:
     cfg["rules"] += [parse_cli_fault(f) for f in args.fault]
     if args.latency_ms:
         cfg["latency_ms"] = args.latency_ms
+    model = dict(cfg.get("latency") or {})
+    if args.read_latency_ms is not None:
+        model["reads_ms"] = args.read_latency_ms
+    if args.write_latency_ms is not None:
+        model["writes_ms"] = args.write_latency_ms
+    if args.latency_jitter:
+        dist, _, param = args.latency_jitter.partition(":")
+        key = {"uniform": "spread", "normal": "sd", "lognormal": "sigma"}.get(dist, "spread")
+        model["jitter"] = {"distribution": dist, **({key: float(param)} if param else {})}
+    if model:
+        cfg["latency"] = model
     if args.fault_seed is not None:
         cfg["seed"] = args.fault_seed
     if args.retry_after is not None:

@@ -5,6 +5,8 @@ A fault configuration (JSON, via `PUT /_emulator/faults` or `--fault` flags):
     {
       "seed": 7,                     # RNG seed, for reproducible probabilistic faults
       "latency_ms": 20,              # added to every request
+      "latency": {"reads_ms": 80, "writes_ms": 400, "jitter": {"distribution": "lognormal"}},
+                                     # per-route latency and jitter (emulator/latency.py)
       "retry_after": 1,              # default Retry-After seconds for 429/503 (0 allowed)
       "rules": [                     # probabilistic; the first status/drop rule that fires wins
         {"fault": 503, "probability": 0.2, "methods": "writes", "route": "^POST /data/foundation/flowservice/"},
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import AEPError, flow_error, service_error, xdm_error
+from .latency import LatencyModel
 from .metrics import READ_METHODS, Metrics
 
 STATUS_FAULTS = (412, 429, 500, 502, 503, 504)
@@ -122,8 +125,10 @@ class FaultInjector:
         retry_after = int(config.get("retry_after", 1))
         if retry_after < 0:
             raise ValueError("retry_after must be >= 0")
+        model = LatencyModel(config.get("latency"), config.get("seed"))
         with self._lock:
             self._config = json.loads(json.dumps(config))
+            self._model = model
             self._rules = rules
             self._scripts = scripts
             self._latency = float(config.get("latency_ms", 0))
@@ -143,27 +148,34 @@ class FaultInjector:
         """What to do with one request."""
         concrete, templated = f"{method} {path}", f"{method} {template}"
         with self._lock:
-            d = Decision(latency_ms=self._latency, retry_after=self._retry_after)
-            for s in self._scripts:
-                if s["responses"] and s["route"] in (concrete, templated):
-                    step = s["responses"].pop(0)
-                    d.latency_ms += float(step.get("latency_ms", 0))
-                    self._apply(d, step["fault"], step.get("retry_after"))
-                    return d
-            for r in self._rules:
-                if r["methods"] is not None and method not in r["methods"]:
-                    continue
-                if r["route"] is not None and not (r["route"].search(concrete) or r["route"].search(templated)):
-                    continue
-                if r["p"] < 1.0 and self._rng.random() >= r["p"]:
-                    continue
-                if r["fault"] == "latency":
-                    d.latency_ms += r["latency_ms"]
-                    continue
-                d.latency_ms += r["latency_ms"]
-                self._apply(d, r["fault"], r["retry_after"])
-                break
+            d = self._decide(method, concrete, templated)
+            d.latency_ms = self._model.jittered(d.latency_ms)
             return d
+
+    def _decide(self, method: str, concrete: str, templated: str) -> Decision:
+        """The decision before jitter (the caller holds the lock)."""
+        d = Decision(latency_ms=self._latency + self._model.base_ms(method, concrete, templated),
+                     retry_after=self._retry_after)
+        for s in self._scripts:
+            if s["responses"] and s["route"] in (concrete, templated):
+                step = s["responses"].pop(0)
+                d.latency_ms += float(step.get("latency_ms", 0))
+                self._apply(d, step["fault"], step.get("retry_after"))
+                return d
+        for r in self._rules:
+            if r["methods"] is not None and method not in r["methods"]:
+                continue
+            if r["route"] is not None and not (r["route"].search(concrete) or r["route"].search(templated)):
+                continue
+            if r["p"] < 1.0 and self._rng.random() >= r["p"]:
+                continue
+            if r["fault"] == "latency":
+                d.latency_ms += r["latency_ms"]
+                continue
+            d.latency_ms += r["latency_ms"]
+            self._apply(d, r["fault"], r["retry_after"])
+            break
+        return d
 
     @staticmethod
     def _apply(d: Decision, fault: Any, retry_after: Any) -> None:
@@ -278,7 +290,7 @@ class RequestGate:
             await _drain(receive)
             await send({"type": "http.response.start", "status": decision.status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
-            self.metrics.record(method, template, decision.status, decision.label)
+            self.metrics.record(method, template, decision.status, decision.label, decision.latency_ms)
             return
 
         status: list[int | None] = [None]
@@ -289,7 +301,7 @@ class RequestGate:
                     status[0] = message["status"]
 
             await app(scope, receive, swallow)
-            self.metrics.record(method, template, None, decision.label)
+            self.metrics.record(method, template, None, decision.label, decision.latency_ms)
             await _abort_connection(send)
             return
 
@@ -301,7 +313,8 @@ class RequestGate:
         try:
             await app(scope, receive, record_status)
         finally:
-            self.metrics.record(method, template, status[0] if status[0] is not None else 500)
+            self.metrics.record(method, template, status[0] if status[0] is not None else 500,
+                                latency_ms=decision.latency_ms)
 
 
 def flatten_routes(routes):

@@ -28,12 +28,22 @@ class Metrics:
             self._statuses: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
             self._reads = self._writes = 0
+            # Injected latency per route: {route: [count, total ms, min ms, max ms]}.
+            self._latency: dict[str, list[float]] = {}
             self._since = time.time()
 
-    def record(self, method: str, route: str, status: int | None, fault: str | None = None) -> None:
-        """Count one request; status None means the connection was dropped without a response."""
+    def record(self, method: str, route: str, status: int | None, fault: str | None = None,
+               latency_ms: float = 0.0) -> None:
+        """Count one request and the latency injected into it; status None means the connection
+        was dropped without a response."""
+        key = f"{method} {route}"
         with self._lock:
-            self._requests[f"{method} {route}"] += 1
+            self._requests[key] += 1
+            if latency_ms > 0:
+                lat = self._latency.setdefault(key, [0, 0.0, latency_ms, latency_ms])
+                lat[0] += 1
+                lat[1] += latency_ms
+                lat[2], lat[3] = min(lat[2], latency_ms), max(lat[3], latency_ms)
             self._statuses[str(status) if status is not None else "dropped"] += 1
             if fault:
                 self._faults[fault] += 1
@@ -52,5 +62,9 @@ class Metrics:
                 "writes": self._writes,
                 "statuses": dict(self._statuses),
                 "faults": dict(self._faults),
+                # What the emulator slept before answering, so a test can check the latency
+                # model without timing anything itself.
+                "latency_ms": {k: {"count": int(c), "total": round(t, 3), "min": round(lo, 3), "max": round(hi, 3)}
+                               for k, (c, t, lo, hi) in self._latency.items()},
                 "since": self._since,
             }

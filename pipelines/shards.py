@@ -9,7 +9,12 @@ resource is a process of its own with 4 workers of its own, so K of them serve 4
 
 How it is done, and why each piece is so:
 
-* Stack config `aep-pipelines:providerShards` (default 0): 0 registers no provider at all,
+* By default the stack's size sets K (`auto`): no explicit provider up to a handful of
+  pipelines (one process serves them, and each shard costs a process start and a token),
+  then one shard per ten pipelines, at least two (one explicit provider is still one
+  process) and at most AUTO_MAX. The rule depends on the pipeline count alone, never on
+  the machine, so every machine plans the same providers for the same spec.
+* Stack config `aep-pipelines:providerShards` overrides it: 0 registers no provider at all,
   so every resource stays on the default provider, exactly as before the setting existed.
 * An explicit provider is configured from its own inputs, not from the stack config the
   default provider receives, so each shard carries every `aep:*` setting the providers read
@@ -38,6 +43,11 @@ if TYPE_CHECKING:
     import pulumi
 
 CONFIG_KEY = "aep-pipelines:providerShards"
+# The automatic count: none below AUTO_FROM pipelines, then one per PIPELINES_PER_SHARD,
+# between 2 and AUTO_MAX (docs/benchmarks.md measures the choice).
+AUTO_FROM = 6
+PIPELINES_PER_SHARD = 10
+AUTO_MAX = 10
 # Each shard is a Python process (pulumi, pydantic and the providers imported, one IMS token);
 # past 16 the machine, not the 4-call ceiling, is what limits a deployment.
 MAX_SHARDS = 16
@@ -63,9 +73,26 @@ def parse(value: Any) -> int:
     if shards is None or not 0 <= shards <= MAX_SHARDS:
         raise ShardConfigError(
             f"{CONFIG_KEY} must be a whole number from 0 to {MAX_SHARDS}, got {value!r}: set it with "
-            f"`pulumi config set {CONFIG_KEY} 4` (0, the default, keeps one provider process), or remove it "
-            f"with `pulumi config rm {CONFIG_KEY}`")
+            f"`pulumi config set {CONFIG_KEY} 4` (0 keeps one provider process), or remove it "
+            f"with `pulumi config rm {CONFIG_KEY}` (the count then follows the number of pipelines)")
     return shards
+
+
+def is_set(value: Any) -> bool:
+    """Whether the stack sets providerShards at all (unset or blank: the automatic count)."""
+    return not (value is None or (isinstance(value, str) and not value.strip()))
+
+
+def auto(pipelines: int) -> int:
+    """The shard count for a stack of `pipelines` pipelines when the stack does not set one."""
+    if pipelines < AUTO_FROM:
+        return 0
+    return min(AUTO_MAX, max(2, -(-pipelines // PIPELINES_PER_SHARD)))
+
+
+def resolve(value: Any, pipelines: int) -> int:
+    """The shard count in effect: the stack's setting if it has one, else `auto(pipelines)`."""
+    return parse(value) if is_set(value) else auto(pipelines)
 
 
 def shard_of(name: str, shards: int) -> int:
@@ -97,12 +124,13 @@ def parallel_for(shards: int, default: int | None = None) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def from_stack() -> int:
-    """The running program's shard count (raises ShardConfigError with the fix)."""
+def from_stack(pipelines: int) -> int:
+    """The running program's shard count for its `pipelines` pipelines: the stack's setting,
+    else the automatic one (raises ShardConfigError with the fix)."""
     import pulumi  # noqa: PLC0415 - the CLI imports this module without a Pulumi runtime
 
     project, key = CONFIG_KEY.split(":", 1)
-    return parse(pulumi.Config(project).get(key))
+    return resolve(pulumi.Config(project).get(key), pipelines)
 
 
 def provider_inputs() -> dict[str, Any]:

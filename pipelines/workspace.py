@@ -174,17 +174,48 @@ def select_stack(stack: str, create: bool) -> None:
         note(f"created stack {stack!r} (config: {rel(stack_file(stack))})")
 
 
+def pipeline_count(config: dict[str, Any]) -> int:
+    """How many pipelines the stack's committed config declares, counted as the program will
+    (inline `aep-pipelines:pipelines`, the `specFile`, else the one default pipeline), without
+    validating them: 0 when the spec cannot be read, which the program then reports."""
+    inline = config.get("aep-pipelines:pipelines")
+    if isinstance(inline, str):
+        try:
+            inline = json.loads(inline)
+        except json.JSONDecodeError:
+            return 0
+    if inline is not None:
+        return len(inline) if isinstance(inline, list) else 0
+    spec_file = config.get("aep-pipelines:specFile")
+    if not spec_file:
+        return 1
+    try:
+        data = yaml.safe_load((ROOT / str(spec_file)).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 0
+    pipes = data.get("pipelines") if isinstance(data, dict) else None
+    return len(pipes) if isinstance(pipes, list) else 0
+
+
+def shard_count(stack: str) -> int:
+    """The stack's provider shards as its program will choose them (pipelines/shards.py)."""
+    config = stack_config(stack)
+    value = config.get(shards.CONFIG_KEY)
+    try:
+        return shards.parse(value) if shards.is_set(value) else shards.auto(pipeline_count(config))
+    except shards.ShardConfigError as e:
+        raise CliError(f"{e} (in {rel(stack_file(stack))})") from None
+
+
 def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
-    """The user's extra pulumi arguments, plus `--parallel` for a stack with provider shards.
+    """The user's extra pulumi arguments, plus `--parallel` for a stack with provider shards
+    (set, or chosen from its size).
 
     K shard processes serve 4K calls at once, but the engine starts no more steps than its
     own parallelism (4 x GOMAXPROCS by default, 8 on a 2-core runner), which would throttle
     them again. A `--parallel` or PULUMI_PARALLEL the user chose wins.
     """
-    try:
-        count = shards.parse(stack_config(stack).get(shards.CONFIG_KEY))
-    except shards.ShardConfigError as e:
-        raise CliError(f"{e} (in {rel(stack_file(stack))})") from None
+    count = shard_count(stack)
     chosen = any(a in ("-p", "--parallel") or a.startswith(("--parallel=", "-p=")) for a in pulumi_args)
     parallel = shards.parallel_for(count)
     if parallel is None or chosen or os.environ.get("PULUMI_PARALLEL"):

@@ -216,3 +216,76 @@ def test_objects_counts_by_kind_without_tokens(fs, emu):
     assert "token" not in after
     assert after["sourceConnection"] == before.get("sourceConnection", 0) + 1
     assert after["connectionSpec"] >= 3 and after["flowSpec"] >= 1
+
+
+# -- the latency model: reads and writes apart, per route, jitter -------------------------------
+# Asserted from what the emulator says it slept (metrics "latency_ms"), not from a stopwatch.
+
+def test_latency_by_method_class_and_route(fs, emu):
+    emu.set_faults({"latency": {"reads_ms": 20, "writes_ms": 60,
+                                "routes": [{"route": "^GET /data/foundation/flowservice/flows$", "ms": 5}]}})
+    sid = fs.source()
+    fs.get(f"/sourceConnections/{sid}")
+    fs.get("/flows")
+    lat = emu.metrics()["latency_ms"]
+    assert lat[SOURCES] == {"count": 1, "total": 60, "min": 60, "max": 60}
+    assert lat["GET /data/foundation/flowservice/sourceConnections/{conn_id}"]["total"] == 20
+    assert lat["GET /data/foundation/flowservice/flows"]["total"] == 5  # the route's figure, not the reads'
+    # Added to the flat figure and to latency rules, as before the model existed.
+    emu.set_faults({"latency_ms": 10, "latency": {"reads_ms": 20},
+                    "rules": [{"fault": "latency", "latency_ms": 7, "methods": "reads"}]})
+    emu.reset_metrics()
+    fs.get("/flows")
+    assert emu.metrics()["latency_ms"]["GET /data/foundation/flowservice/flows"]["total"] == 37
+
+
+def test_latency_is_really_slept(fs, emu):
+    emu.set_faults({"latency": {"reads_ms": 150, "writes_ms": 0}})
+    t = time.perf_counter()
+    fs.get("/flows")
+    assert time.perf_counter() - t >= 0.15
+
+
+def test_latency_jitter_is_seeded_and_keeps_the_mean(fs, emu):
+    def run(seed: int) -> dict:
+        emu.set_faults({"seed": seed, "latency": {"reads_ms": 4, "jitter": {"distribution": "uniform",
+                                                                             "spread": 0.5}}})
+        emu.reset_metrics()
+        for _ in range(40):
+            fs.get("/flows")
+        return emu.metrics()["latency_ms"]["GET /data/foundation/flowservice/flows"]
+
+    first, again, other = run(5), run(5), run(6)
+    assert first == again and first != other
+    assert 2 <= first["min"] < first["max"] <= 6
+    assert 3 <= first["total"] / first["count"] <= 5
+    for dist, param in (("normal", "sd"), ("lognormal", "sigma")):
+        emu.set_faults({"seed": 1, "latency": {"reads_ms": 2, "jitter": {"distribution": dist, param: 0.3}}})
+        emu.reset_metrics()
+        for _ in range(10):
+            fs.get("/flows")
+        got = emu.metrics()["latency_ms"]["GET /data/foundation/flowservice/flows"]
+        assert got["count"] == 10 and got["min"] < got["max"]
+
+
+@pytest.mark.parametrize("bad", [{"reads_ms": -1}, {"reads_ms": "fast"}, {"speed": 1},
+                                 {"jitter": {"distribution": "pareto"}}, {"routes": [{"ms": 5}]},
+                                 {"jitter": {"distribution": "uniform", "spread": 2}}])
+def test_bad_latency_model_is_400_naming_the_field(emu, bad):
+    r = requests.put(emu.base_url + "/_emulator/faults", json={"latency": bad})
+    assert r.status_code == 400
+    assert "latency" in r.text
+
+
+def test_latency_model_from_cli_flags(tmp_path):
+    e = EmulatorProcess(data_dir=str(tmp_path / "cli-latency"), extra_args=[
+        "--read-latency-ms", "3", "--write-latency-ms", "9", "--latency-jitter", "lognormal:0.2",
+        "--fault-seed", "4"])
+    e.start()
+    try:
+        assert e.admin("GET", "faults")["latency"] == {"reads_ms": 3.0, "writes_ms": 9.0,
+                                                       "jitter": {"distribution": "lognormal", "sigma": 0.2}}
+        FlowApi(e, "prod").get("/flows")
+        assert e.metrics()["latency_ms"]["GET /data/foundation/flowservice/flows"]["count"] == 1
+    finally:
+        e.stop()

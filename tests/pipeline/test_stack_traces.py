@@ -1,0 +1,111 @@
+"""aep-pipelines:recordStackTraces (pipelines/stack_traces.py): the setting, the SDK's private
+function it replaces (these tests fail loudly when the SDK changes it), and, through the real
+engine, a stack whose state keeps one frame per resource and plans nothing when it changes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+from pulumi import automation as auto
+from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime.proto import source_pb2
+
+from pipelines import stack_traces
+
+from .helpers import Project, unique_sandbox
+
+
+@pytest.mark.parametrize("raw, expected", [(None, True), ("", True), ("true", True), ("False", False),
+                                           (False, False), (True, True)])
+def test_the_setting(raw, expected):
+    assert stack_traces.parse(raw) is expected
+
+
+@pytest.mark.parametrize("raw", ["no", "0", "off", 2])
+def test_a_bad_setting_names_the_key_and_the_fix(raw):
+    with pytest.raises(stack_traces.StackTraceConfigError, match="recordStackTraces must be true or false"):
+        stack_traces.parse(raw)
+
+
+def test_the_sdk_still_has_the_private_function_we_replace():
+    """If this fails, the Pulumi SDK changed how it records stack traces: revisit pipelines/stack_traces.py
+    (the setting would silently stop saving anything, or break registration)."""
+    fn = getattr(sdk_resource, stack_traces.SDK_FUNCTION, None)
+    assert callable(fn), f"pulumi.runtime.resource.{stack_traces.SDK_FUNCTION} is gone"
+    assert inspect.signature(fn).parameters == {}
+    assert "traceback.extract_stack()" in inspect.getsource(fn)
+    # Both call sites look the function up as a module global when a resource is registered or read,
+    # so replacing the module attribute is what they call.
+    for caller in (sdk_resource.register_resource, sdk_resource.read_resource):
+        assert f"{stack_traces.SDK_FUNCTION}()" in inspect.getsource(caller), caller.__name__
+    assert sdk_resource._get_source_position.__code__.co_varnames[0] == "stack"
+
+
+class _Base:
+    def __init__(self):
+        # Both from the same frame, as register_resource calls the SDK's.
+        self.sdk = sdk_resource._get_stack_trace()
+        self.ours = stack_traces.caller_only()
+
+
+class _Middle(_Base):
+    def __init__(self):
+        super().__init__()
+
+
+class _Concrete(_Middle):
+    def __init__(self):
+        super().__init__()
+
+
+def _user_code():
+    return _Concrete()
+
+
+def test_the_replacement_keeps_the_sdks_first_frame_and_only_it():
+    made = _user_code()
+    assert isinstance(made.ours, source_pb2.StackTrace)
+    assert len(made.sdk.frames) > 1 and len(made.ours.frames) == 1
+    assert made.ours.frames[0] == made.sdk.frames[0]
+    assert made.ours.frames[0].pc.uri.endswith("test_stack_traces.py")
+    # The source position the engine stores is the same either way.
+    assert sdk_resource._get_source_position(made.ours) == sdk_resource._get_source_position(made.sdk)
+
+
+def test_apply_replaces_the_sdk_function_only_when_asked(monkeypatch):
+    original = sdk_resource._get_stack_trace
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", original)
+    assert stack_traces.apply(True) is False and sdk_resource._get_stack_trace is original
+    assert stack_traces.apply(False) is True and sdk_resource._get_stack_trace is stack_traces.caller_only
+
+
+@pytest.mark.engine
+def test_state_keeps_one_frame_per_resource_and_the_setting_plans_nothing(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    st = project.stack("traces", unique_sandbox("pipe-traces"), spec_file="pipelines.yaml",
+                       extra={stack_traces.CONFIG_KEY: "false"})
+    try:
+        project.up(st)
+        state = st.export_stack().deployment["resources"]
+        registered = [r for r in state if r["type"].startswith(("pulumi-python:dynamic", "aep-pipelines:"))]
+        assert registered
+        for r in registered:
+            assert len(r["stackTrace"]) == 1, r["urn"]
+            assert r["sourcePosition"].startswith("project://"), r
+        # Back to the SDK's full traces: not a change of any resource, and no AEP call.
+        st.set_config(stack_traces.CONFIG_KEY, auto.ConfigValue("true"))
+        emulator.reset_metrics()
+        _, plan = project.preview(st, expect_no_changes=True)
+        # (The default provider's config is internal to it, as for any stack setting.)
+        assert {n: ops for n, ops in plan.ops.items() if not n.startswith("default")} == {}, plan.ops
+        assert emulator.metrics()["total"] == 0
+        st.set_config(stack_traces.CONFIG_KEY, auto.ConfigValue("sometimes"))
+        with pytest.raises(auto.errors.CommandError) as err:
+            st.preview(on_output=lambda _l: None)
+        assert "aep-pipelines:recordStackTraces must be true or false, got 'sometimes'" in str(err.value)
+        assert "Traceback" not in str(err.value)
+    finally:
+        st.destroy(on_output=lambda _l: None)
+    assert json.dumps(project.managed_objects(st.name)) == "{}"
