@@ -28,6 +28,8 @@ import hashlib
 import inspect
 from typing import Any
 
+from .settings import bool_setting
+
 CONFIG_KEY = "aep-pipelines:linearOutputWait"
 # inspect.getsource(pulumi.runtime.stack.wait_for_rpcs) of pulumi 3.272.0.
 SDK_SOURCE_SHA256 = "c0f9027f85ad09255ded0a1908033b490f76d303a3e40b50d3cf47a69265469d"
@@ -39,15 +41,7 @@ class OutputWaitConfigError(ValueError):
 
 def parse(value: Any) -> bool:
     """The setting from a raw config value: unset means true."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise OutputWaitConfigError(f"{CONFIG_KEY} must be true or false, got {value!r}: set it with "
-                                f"`pulumi config set {CONFIG_KEY} false` to keep the SDK's own wait, or remove it")
+    return bool_setting(value, CONFIG_KEY, OutputWaitConfigError)
 
 
 def sdk_matches() -> bool:

@@ -25,6 +25,8 @@ import pathlib
 import sys
 from typing import Any
 
+from .settings import bool_setting
+
 CONFIG_KEY = "aep-pipelines:recordStackTraces"
 SDK_FUNCTION = "_get_stack_trace"
 
@@ -35,16 +37,7 @@ class StackTraceConfigError(ValueError):
 
 def parse(value: Any) -> bool:
     """The setting from a raw config value: unset means true (the SDK's own behaviour)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise StackTraceConfigError(f"{CONFIG_KEY} must be true or false, got {value!r}: set it with "
-                                f"`pulumi config set {CONFIG_KEY} false` (or remove it: "
-                                f"`pulumi config rm {CONFIG_KEY}`)")
+    return bool_setting(value, CONFIG_KEY, StackTraceConfigError)
 
 
 def caller_only() -> Any:

@@ -183,30 +183,24 @@ def sandbox_of_the_stack(args: ResourceValidationArgs, report) -> None:
 def protect_production_data(args: ResourceValidationArgs, report) -> None:
     """Outside non-production stacks, datasets and Profile schemas are protected or retained on delete."""
     kind = kind_of(args.resource_type)
-    if kind == "XdmSchema" and plain(raw_props(args.urn).get("profile")) is True:
-        return _profile_schema_kept(args, report)
-    if kind != "Dataset":
+    profile_schema = kind == "XdmSchema" and plain(raw_props(args.urn).get("profile")) is True
+    if kind != "Dataset" and not profile_schema:
         return
     if not production(args):
         args.not_applicable(f"stack {STACK.name!r} is not a production stack")
     if args.opts.protect or plain(raw_props(args.urn).get("retain_on_delete")) is True:
+        return
+    if profile_schema:
+        report(f"XdmSchema «{args.name}» in stack {STACK.name!r} is enabled for Profile but neither protected nor "
+               "retained on delete: AEP cannot delete a Profile schema, so a plan that deletes it fails half way, "
+               "after its dataset and flow are gone. Fix: the pipeline component retains it; in a program of your "
+               "own, give the XdmSchema retain_on_delete=True (or protect=True).")
         return
     report(f"Dataset «{args.name}» in stack {STACK.name!r} is neither protected nor retained on delete: "
            "`pulumi destroy`, or removing its pipeline, would delete the dataset and the data ingested into it. "
            "Fix: set `retain_on_delete: true` on the pipeline in the spec (or aep-pipelines:retainOnDelete: true "
            f"in stacks/Pulumi.{STACK.name}.yaml for every pipeline of the stack); in a program of your own, give "
            "the Dataset protect=True or retain_on_delete=True.")
-
-
-def _profile_schema_kept(args: ResourceValidationArgs, report) -> None:
-    if not production(args):
-        args.not_applicable(f"stack {STACK.name!r} is not a production stack")
-    if args.opts.protect or plain(raw_props(args.urn).get("retain_on_delete")) is True:
-        return
-    report(f"XdmSchema «{args.name}» in stack {STACK.name!r} is enabled for Profile but neither protected nor "
-           "retained on delete: AEP cannot delete a Profile schema, so a plan that deletes it fails half way, after "
-           "its dataset and flow are gone. Fix: the pipeline component retains it; in a program of your own, give "
-           "the XdmSchema retain_on_delete=True (or protect=True).")
 
 
 def enabled_flow_has_mapping(args: StackValidationArgs, report) -> None:
