@@ -73,7 +73,7 @@ export: ## the sandbox's streaming dataflows as a spec: make export SANDBOX=dev 
 	@$(MAKE) -s venv toolchain >&2
 	@$(PY) -m pipelines.cli export --stack $(STACK) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(FLOWS),--flows $(FLOWS)) $(if $(filter 1,$(NO_ADOPT)),--no-adopt)
 
-bench: venv toolchain ## benchmarks (about 25 min): writes docs/benchmarks.md and docs/benchmarks.png
+bench: venv toolchain ## benchmarks (the full matrix takes over an hour on 2 cores; BENCH_ARGS=--quick is a smoke run): writes docs/benchmarks.md and .png
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
 	@$(PY) -m bench.run $(BENCH_ARGS)
 
