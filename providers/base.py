@@ -25,6 +25,8 @@ derives the managed fields from the model and supplies the rest, following
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 import string
@@ -42,7 +44,8 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import contains_unknowns
+from pulumi.output import Unknown, contains_unknowns
+from pulumi.runtime.rpc import UNKNOWN
 from pydantic import BaseModel, ValidationError
 
 from .client import (
@@ -71,10 +74,11 @@ log = logging.getLogger("providers")
 _ALPHABET = string.ascii_lowercase + string.digits
 # How a refused one-way door starts, so the CLI can tell it from a failure (pipelines/drift.py).
 ONE_WAY_DOOR = "refused (one-way door)"
-# Stamped by check() on the inputs it returns, so diff() can tell inputs checked in this run
-# from old inputs out of state; `__` keys are internal to Pulumi and never displayed as a diff.
-CHECKED = "__checked"
-_CHECK_RUN = secrets.token_hex(8)
+# The inputs check() returned in this process, by digest, so diff() can tell inputs checked in
+# this run from old inputs out of state. Kept here, never in the inputs: a stamp stored in
+# every resource's inputs changed them all on every run, and the engine then rewrote the whole
+# state once per unchanged resource (a no-op `up` of 50 pipelines took 22 s instead of 3 s).
+_CHECKED_THIS_RUN: set[str] = set()
 # Codes of 404s that are about the sandbox, not the object: those must never read as "gone".
 _SANDBOX_MISSING = {"FLOW-2100-404", "FLOW-1101-404"}
 
@@ -224,7 +228,7 @@ class AEPProvider(ResourceProvider):
             return CheckResult(news, _failures(e, self.args_model, set(self.secret_inputs)))
         inputs = self.inputs_from(model)
         inputs.update({k: props[k] for k in unknown})
-        inputs[CHECKED] = _CHECK_RUN
+        _CHECKED_THIS_RUN.add(_digest(inputs))
         return CheckResult(inputs, [])
 
     def inputs_from(self, model: BaseModel) -> dict:
@@ -439,9 +443,27 @@ class AEPProvider(ResourceProvider):
 
 
 def checked_this_run(news: dict) -> bool:
-    """Whether these inputs come from this process's own check(): the engine diffing what the
-    program declared, not a refresh or import probing stored state."""
-    return news.get(CHECKED) == _CHECK_RUN
+    """Whether these inputs are ones this process's own check() returned: the engine diffing what
+    the program declared, not a probe with old inputs out of state."""
+    return _digest(news) in _CHECKED_THIS_RUN
+
+
+def _digest(inputs: dict) -> str:
+    """The inputs as the engine hands them back: `__` keys dropped, unknowns alike, whole floats
+    as ints (numbers cross the wire as doubles)."""
+    def canon(v: Any) -> Any:
+        if isinstance(v, Unknown) or v == UNKNOWN:
+            return "\0unknown"
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, dict):
+            return {str(k): canon(x) for k, x in v.items() if not str(k).startswith("__")}
+        if isinstance(v, (list, tuple)):
+            return [canon(x) for x in v]
+        return v
+
+    text = json.dumps(canon(inputs), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _title_key(title: Any) -> Any:
