@@ -60,7 +60,7 @@ def test_every_output_is_awaited_late_ones_included(outputs):
             outputs.add(asyncio.ensure_future(value(name, delay)))
         await sdk_wait.wait_for_rpcs()
 
-    asyncio.run(scenario())
+    run(scenario())
     assert sorted(done) == ["a", "b", "c", "late"] and not outputs
 
 
@@ -77,7 +77,7 @@ def test_a_failed_output_is_raised(outputs):
         await sdk_wait.wait_for_rpcs()
 
     with pytest.raises(RuntimeError, match="create failed: HTTP 400"):
-        asyncio.run(scenario())
+        run(scenario())
 
 
 def test_apply_installs_it_only_when_enabled(monkeypatch):
@@ -88,3 +88,13 @@ def test_apply_installs_it_only_when_enabled(monkeypatch):
     monkeypatch.setattr(sdk_wait, "SDK_SOURCE_SHA256", "0" * 64)
     monkeypatch.setattr(stack, "wait_for_rpcs", original)
     assert sdk_wait.apply(True) is False and stack.wait_for_rpcs is original
+
+
+def run(coro) -> None:
+    """On a loop of its own: asyncio.run() would leave the thread without a current event loop,
+    which later tests (Pulumi's mocks) need."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(coro)
+    finally:
+        loop.close()
