@@ -19,14 +19,6 @@ OTHER = RequestContext(org="ORG@AdobeOrg", sandbox="other", client_id="client")
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "aep.sqlite3"))
-    seed.seed(s)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def fs(store):
     return FlowService(store)
 

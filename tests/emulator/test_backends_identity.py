@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import ingest, kinds, seed
+from emulator import ingest, kinds
 from emulator.errors import AEPError
 from emulator.gateway import RequestContext
 from emulator.services.catalog import Catalog
 from emulator.services.identity import IdentityService
 from emulator.services.profile import Profile
 from emulator.services.schemaregistry import Descriptors, SchemaRegistry
-from emulator.store import Store
 
 from .data_helpers import NS, pendo_field_group_body, pendo_schema_body
 
 CTX = RequestContext(org="ORG@AdobeOrg", sandbox="dev", client_id="client")
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "aep.sqlite3"))
-    seed.seed(s)
-    yield s
-    s.close()
 
 
 def _code(err: pytest.ExceptionInfo[AEPError]) -> str:
