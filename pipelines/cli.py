@@ -204,7 +204,9 @@ def rehearse(stack: str) -> int:
         try:
             results += rehearsal.rehearse(api, p, samples)
         except Exception as e:  # noqa: BLE001 - a rehearsal that cannot run is said, never passed
-            raise CliError(f"Rehearsal of pipeline {p.name!r} could not run: {e}") from None
+            raise CliError(f"Rehearsal of pipeline {p.name!r} could not run: {e}. Nothing was written and nothing "
+                           "is known about its samples. Next: fix the cause above and run `make preview` again (a "
+                           "pipeline without `samples:`, and no REHEARSE=1, is not rehearsed)") from None
     say("Rehearsal (Data Prep's preview of each sample, nothing written):")
     say("\n".join(rehearsal.report(results)))
     bad = [r for r in results if r.surprising]
