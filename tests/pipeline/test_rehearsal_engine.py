@@ -94,3 +94,15 @@ def test_no_samples_no_rehearsal_call(cli):
     assert plain.returncode == 0, _out(plain)
     assert "Rehearsal" not in plain.stdout
     assert PREVIEW not in cli.emu.metrics()["requests"]
+
+
+def test_a_rehearsal_that_cannot_run_fails_the_preview_and_says_why(cli):
+    cli.emu.set_faults({"rules": [{"fault": 500, "route": "^POST /data/foundation/conversion/mappingSets/preview"}]})
+    try:
+        failed = cli.run("preview", REHEARSE="1", AEP_RETRY_BUDGET="1")
+    finally:
+        cli.emu.clear_faults()
+    text = _out(failed)
+    assert failed.returncode == 1, text
+    assert "Rehearsal of pipeline 'pendo' could not run:" in text and "HTTP 500" in text, text
+    assert "Nothing was written" in text and "Traceback" not in text and "✓" not in text
