@@ -275,6 +275,13 @@ class RequestGate:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
+        self.metrics.enter()
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.metrics.leave()
+
+    async def _serve(self, scope, receive, send):
         method, path = scope["method"], scope["path"]
         template = self.route_template(scope)
         app = self.fast_paths.get((method, template), self.app)

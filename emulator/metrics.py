@@ -30,7 +30,22 @@ class Metrics:
             self._reads = self._writes = 0
             # Injected latency per route: {route: [count, total ms, min ms, max ms]}.
             self._latency: dict[str, list[float]] = {}
+            # Requests being served now, and the most at once since the reset: how many calls a
+            # client really makes in parallel (a test of the provider's RPC workers reads it).
+            self._in_flight = getattr(self, "_in_flight", 0)
+            self._max_in_flight = self._in_flight
             self._since = time.time()
+
+    def enter(self) -> None:
+        """A request has arrived (before any injected latency)."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def leave(self) -> None:
+        """A request has been answered, faulted or dropped."""
+        with self._lock:
+            self._in_flight -= 1
 
     def record(self, method: str, route: str, status: int | None, fault: str | None = None,
                latency_ms: float = 0.0) -> None:
@@ -66,5 +81,6 @@ class Metrics:
                 # model without timing anything itself.
                 "latency_ms": {k: {"count": int(c), "total": round(t, 3), "min": round(lo, 3), "max": round(hi, 3)}
                                for k, (c, t, lo, hi) in self._latency.items()},
+                "max_in_flight": self._max_in_flight,
                 "since": self._since,
             }
