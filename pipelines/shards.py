@@ -1,19 +1,26 @@
 """Provider shards: a stack's AEP resources spread over K dynamic-provider processes.
 
 Why this exists. Every dynamic resource of a deployment is served by one `pulumi-python`
-provider process, and that process answers at most 4 RPCs at once
+provider process, and the SDK's server answers at most 4 RPCs at once
 (`ThreadPoolExecutor(max_workers=4)` in `pulumi/dynamic/__main__.py`). With many pipelines
 and a slow AEP the fifth create waits for one of the first four, whatever the engine's
 `--parallel` says (docs/benchmarks.md, "The 4-call ceiling"). Each explicit provider
-resource is a process of its own with 4 workers of its own, so K of them serve 4K calls.
+resource is a process of its own with workers of its own.
+
+Since `providers/rpc_workers.py` widens that pool to 64 workers, one process serves the
+whole stack, so by default there are no shards at all (`auto` is 0) and `pipelines.cli`
+passes the engine `--parallel PARALLEL`: fewer processes to start, one IMS token, and no
+plan change as a stack grows. Shards remain for a stack that asks for them
+(`aep-pipelines:providerShards`) and, automatically, for an SDK whose server this project
+cannot widen (`rpc_workers.sdk_matches()` false): then the rule below applies again.
 
 How it is done, and why each piece is so:
 
-* By default the stack's size sets K (`auto`): no explicit provider up to a handful of
-  pipelines (one process serves them, and each shard costs a process start and a token),
-  then one shard per ten pipelines, at least two (one explicit provider is still one
-  process) and at most AUTO_MAX. The rule depends on the pipeline count alone, never on
-  the machine, so every machine plans the same providers for the same spec.
+* Without the wide pool the stack's size sets K (`auto`): no explicit provider up to a
+  handful of pipelines (one process serves them, and each shard costs a process start and a
+  token), then one shard per ten pipelines, at least two (one explicit provider is still one
+  process) and at most AUTO_MAX. The rule depends on the pipeline count and the pinned SDK
+  alone, never on the machine, so every machine plans the same providers for the same spec.
 * Stack config `aep-pipelines:providerShards` overrides it: 0 registers no provider at all,
   so every resource stays on the default provider, exactly as before the setting existed.
 * An explicit provider is configured from its own inputs, not from the stack config the
@@ -27,7 +34,7 @@ How it is done, and why each piece is so:
   implements no DiffConfig, so the engine does not replace a resource whose provider changed
   but diffs it as usual, and its inputs (the provider pickle included) are unchanged.
 * The engine's own parallelism is the second ceiling (`--parallel`, by default 4 x
-  GOMAXPROCS): `parallel_for(K)` is what `pipelines.cli` passes for a sharded stack.
+  GOMAXPROCS, 8 on 2 cores): `parallel_for(K)` is what `pipelines.cli` passes.
 
 The parsing and arithmetic need no Pulumi runtime (the CLI uses them); the functions that
 register providers import pulumi when called.
@@ -38,6 +45,8 @@ from __future__ import annotations
 import os
 import zlib
 from typing import TYPE_CHECKING, Any, Sequence
+
+from providers import rpc_workers
 
 if TYPE_CHECKING:
     import pulumi
@@ -51,8 +60,11 @@ AUTO_MAX = 10
 # Each shard is a Python process (pulumi, pydantic and the providers imported, one IMS token);
 # past 16 the machine, not the 4-call ceiling, is what limits a deployment.
 MAX_SHARDS = 16
-# The dynamic-provider process's gRPC worker count (pulumi/dynamic/__main__.py).
-CALLS_PER_PROCESS = 4
+# The SDK's dynamic-provider gRPC worker count (pulumi/dynamic/__main__.py), when not widened.
+CALLS_PER_PROCESS = rpc_workers.SDK_WORKERS
+# The engine --parallel the CLI passes when one provider process has the wide pool: AEP calls
+# at once. N = 50 at 500 ms a call: 16 -> 22.3 s, 32 -> 20.8 s, 48 -> 23.2 s (docs/benchmarks.md).
+PARALLEL = 32
 PROVIDER_PACKAGE = "pulumi-python"
 
 
@@ -83,9 +95,17 @@ def is_set(value: Any) -> bool:
     return not (value is None or (isinstance(value, str) and not value.strip()))
 
 
-def auto(pipelines: int) -> int:
-    """The shard count for a stack of `pipelines` pipelines when the stack does not set one."""
-    if pipelines < AUTO_FROM:
+def wide_pool() -> bool:
+    """Whether one provider process serves many calls at once (providers/rpc_workers.py)."""
+    return rpc_workers.sdk_matches()
+
+
+def auto(pipelines: int, wide: bool | None = None) -> int:
+    """The shard count for a stack of `pipelines` pipelines when the stack does not set one:
+    none when the provider process has the wide pool (`wide`, by default `wide_pool()`)."""
+    if wide is None:
+        wide = wide_pool()
+    if wide or pipelines < AUTO_FROM:
         return 0
     return min(AUTO_MAX, max(2, -(-pipelines // PIPELINES_PER_SHARD)))
 
@@ -109,14 +129,20 @@ def default_engine_parallel() -> int:
     return 4 * cpus
 
 
-def parallel_for(shards: int, default: int | None = None) -> int | None:
-    """The engine --parallel a sharded stack needs: room for every shard's 4 calls, plus 4 for
-    the steps that call no provider (components, the provider resources themselves); never
-    below the engine's own default. None for an unsharded stack: leave the engine alone."""
+def parallel_for(shards: int, default: int | None = None, wide: bool | None = None) -> int | None:
+    """The engine --parallel for the stack's provider processes, never below the engine's own
+    default. With the wide pool (`wide`, by default `wide_pool()`), PARALLEL whatever K is.
+    Else room for every shard's 4 calls plus 4 for the steps that call no provider
+    (components, the provider resources themselves), and None for an unsharded stack: leave
+    the engine alone."""
+    if wide is None:
+        wide = wide_pool()
+    floor = default_engine_parallel() if default is None else default
+    if wide:
+        return max(PARALLEL, floor)
     if not shards:
         return None
-    return max(CALLS_PER_PROCESS * shards + CALLS_PER_PROCESS,
-               default_engine_parallel() if default is None else default)
+    return max(CALLS_PER_PROCESS * shards + CALLS_PER_PROCESS, floor)
 
 
 # ---------------------------------------------------------------------------------------------

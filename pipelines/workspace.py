@@ -208,19 +208,21 @@ def shard_count(stack: str) -> int:
 
 
 def engine_args(stack: str, pulumi_args: list[str]) -> list[str]:
-    """The user's extra pulumi arguments, plus `--parallel` for a stack with provider shards
-    (set, or chosen from its size).
+    """The user's extra pulumi arguments, plus the `--parallel` the stack's provider processes
+    can serve (pipelines/shards.py `parallel_for`).
 
-    K shard processes serve 4K calls at once, but the engine starts no more steps than its
-    own parallelism (4 x GOMAXPROCS by default, 8 on a 2-core runner), which would throttle
-    them again. A `--parallel` or PULUMI_PARALLEL the user chose wins.
+    One provider process with the wide pool (providers/rpc_workers.py), or K shard processes,
+    serve many calls at once, but the engine starts no more steps than its own parallelism
+    (4 x GOMAXPROCS by default, 8 on a 2-core runner), which would throttle them again. A
+    `--parallel` or PULUMI_PARALLEL the user chose wins.
     """
     count = shard_count(stack)
     chosen = any(a in ("-p", "--parallel") or a.startswith(("--parallel=", "-p=")) for a in pulumi_args)
     parallel = shards.parallel_for(count)
     if parallel is None or chosen or os.environ.get("PULUMI_PARALLEL"):
         return list(pulumi_args)
-    note(f"{count} provider shards: running pulumi with --parallel {parallel}")
+    if count:
+        note(f"{count} provider shards: running pulumi with --parallel {parallel}")
     return [*pulumi_args, "--parallel", str(parallel)]
 
 

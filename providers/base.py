@@ -48,6 +48,7 @@ from pulumi.output import Unknown, contains_unknowns
 from pulumi.runtime.rpc import UNKNOWN
 from pydantic import BaseModel, ValidationError
 
+from . import rpc_workers
 from .client import (
     CONFIG_KEYS,
     AEPClient,
@@ -486,3 +487,5 @@ __all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "Passive", "ProviderError",
            "output_slots", "plain", "resource_args", "resource_props"]
 
 _quiet_provider_errors()
+# In the provider server: more than the SDK's 4 RPCs at once (providers/rpc_workers.py).
+rpc_workers.widen()

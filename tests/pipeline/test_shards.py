@@ -34,9 +34,16 @@ def test_a_pipeline_keeps_its_shard_whatever_else_is_in_the_stack():
 
 
 def test_parallel_leaves_room_for_every_shard_and_never_lowers_the_engine_default():
-    assert shards.parallel_for(0) is None
-    assert shards.parallel_for(2, default=8) == 12
-    assert shards.parallel_for(4, default=8) == 20
-    assert shards.parallel_for(16, default=8) == 68
-    assert shards.parallel_for(1, default=64) == 64
-    assert shards.parallel_for(4) >= 20
+    assert shards.parallel_for(0, wide=False) is None
+    assert shards.parallel_for(2, default=8, wide=False) == 12
+    assert shards.parallel_for(4, default=8, wide=False) == 20
+    assert shards.parallel_for(16, default=8, wide=False) == 68
+    assert shards.parallel_for(1, default=64, wide=False) == 64
+    assert shards.parallel_for(4, wide=False) >= 20
+
+
+def test_with_the_wide_pool_parallel_is_the_calls_at_once_for_any_shard_count():
+    assert shards.parallel_for(0, default=8, wide=True) == shards.PARALLEL
+    assert shards.parallel_for(4, default=8, wide=True) == shards.PARALLEL
+    assert shards.parallel_for(0, default=64, wide=True) == 64  # never below the engine's default
+    assert shards.parallel_for(0) == max(shards.PARALLEL, shards.default_engine_parallel())  # the pinned SDK

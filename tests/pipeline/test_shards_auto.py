@@ -1,7 +1,7 @@
-"""Provider shards chosen from the stack's size (pipelines/shards.py `auto`): the rule, the
-CLI's --parallel to match, and, through the real engine, a stack growing across the threshold
-(5 -> 6 -> 5 pipelines) moving between one provider process and shards without replacing or
-touching a single existing AEP object."""
+"""Provider shards chosen by default (pipelines/shards.py `auto`): none while the provider
+process has the wide pool (providers/rpc_workers.py), else the stack's size sets them; the
+CLI's --parallel to match; and, through the real engine, a stack growing across the old
+threshold (5 -> 6 -> 5 pipelines) without replacing or touching a single existing AEP object."""
 
 from __future__ import annotations
 
@@ -24,9 +24,18 @@ def spec(count: int) -> dict:
 
 @pytest.mark.parametrize("pipelines, expected", [(0, 0), (1, 0), (5, 0), (6, 2), (20, 2), (21, 3), (50, 5),
                                                  (100, 10), (1000, shards.AUTO_MAX)])
-def test_the_default_follows_the_number_of_pipelines(pipelines, expected):
+def test_without_the_wide_pool_the_default_follows_the_number_of_pipelines(pipelines, expected, monkeypatch):
+    assert shards.auto(pipelines, wide=False) == expected
+    monkeypatch.setattr(shards, "wide_pool", lambda: False)
     assert shards.auto(pipelines) == expected
     assert shards.resolve(None, pipelines) == shards.resolve("  ", pipelines) == expected
+
+
+@pytest.mark.parametrize("pipelines", [1, 6, 50, 1000])
+def test_with_the_wide_pool_one_process_serves_any_stack(pipelines):
+    assert shards.wide_pool()  # the pinned SDK (tests/providers/test_rpc_workers.py)
+    assert shards.auto(pipelines) == shards.resolve(None, pipelines) == 0
+    assert shards.resolve("3", pipelines) == 3  # a stack that asks for shards still gets them
 
 
 def test_the_stack_setting_overrides_the_default():
@@ -40,14 +49,23 @@ def test_the_cli_passes_parallel_for_the_automatic_count(monkeypatch):
     monkeypatch.delenv("PULUMI_PARALLEL", raising=False)
     monkeypatch.setattr(shards, "default_engine_parallel", lambda: 8)
     inline = spec(50)["pipelines"]
-    for config, expected in (({"aep-pipelines:pipelines": inline}, ["--parallel", "24"]),  # 5 shards
-                             ({"aep-pipelines:pipelines": inline[:5]}, []),
-                             ({}, []),  # the one default pipeline
-                             ({"aep-pipelines:pipelines": inline, shards.CONFIG_KEY: "0"}, []),
-                             ({"aep-pipelines:pipelines": inline[:2], shards.CONFIG_KEY: 2}, ["--parallel", "12"]),
-                             ({"aep-pipelines:specFile": "no-such-file.yaml"}, [])):
-        monkeypatch.setattr(workspace, "stack_config", lambda _stack, c=config: c)
-        assert workspace.engine_args("dev", []) == expected, config
+    wide = ["--parallel", str(shards.PARALLEL)]
+    cases = {True: (({"aep-pipelines:pipelines": inline}, wide),
+                    ({"aep-pipelines:pipelines": inline[:5]}, wide),
+                    ({}, wide),  # the one default pipeline
+                    ({"aep-pipelines:pipelines": inline, shards.CONFIG_KEY: "0"}, wide),
+                    ({"aep-pipelines:pipelines": inline[:2], shards.CONFIG_KEY: 2}, wide)),
+             False: (({"aep-pipelines:pipelines": inline}, ["--parallel", "24"]),  # 5 shards
+                     ({"aep-pipelines:pipelines": inline[:5]}, []),
+                     ({}, []),
+                     ({"aep-pipelines:pipelines": inline, shards.CONFIG_KEY: "0"}, []),
+                     ({"aep-pipelines:pipelines": inline[:2], shards.CONFIG_KEY: 2}, ["--parallel", "12"]),
+                     ({"aep-pipelines:specFile": "no-such-file.yaml"}, []))}
+    for is_wide, rows in cases.items():
+        monkeypatch.setattr(shards, "wide_pool", lambda w=is_wide: w)
+        for config, expected in rows:
+            monkeypatch.setattr(workspace, "stack_config", lambda _stack, c=config: c)
+            assert workspace.engine_args("dev", []) == expected, (is_wide, config)
     monkeypatch.setattr(workspace, "stack_config", lambda _stack: {"aep-pipelines:specFile": "pipelines.yaml"})
     assert workspace.pipeline_count(workspace.stack_config("dev")) >= 1  # the repository's own spec file
 
@@ -64,7 +82,8 @@ def test_growing_across_the_threshold_replaces_nothing(tmp_path, emulator):
         assert "default" in " ".join(r["urn"] for r in st.export_stack().deployment["resources"]
                                      if r["type"] == "pulumi:providers:pulumi-python")
 
-        # One pipeline more: the stack now gets shards; the old pipelines move, nothing else.
+        # One pipeline more: past the old threshold, still no shards with the wide pool; only
+        # the new pipeline's objects are made.
         project.write_spec("auto.yaml", spec(above))
         emulator.reset_metrics()
         up, plan = project.up(st)

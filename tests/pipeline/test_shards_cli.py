@@ -14,6 +14,8 @@ from pipelines import cli, drift, shards, workspace
 def stack_with(monkeypatch):
     monkeypatch.delenv("PULUMI_PARALLEL", raising=False)
     monkeypatch.setattr(shards, "default_engine_parallel", lambda: 8)
+    # The SDK's 4-worker provider process (the wide pool's --parallel: test_shards_auto.py).
+    monkeypatch.setattr(shards, "wide_pool", lambda: False)
 
     def set_config(**config):
         monkeypatch.setattr(workspace, "stack_config", lambda _stack: config)

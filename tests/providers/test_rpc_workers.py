@@ -1,0 +1,76 @@
+"""providers/rpc_workers.py: the dynamic-provider server's gRPC pool, widened from 4 workers.
+
+The mechanism is CPython's ThreadPoolExecutor and the SDK's `main()`; these tests run the
+first for real and fail when the second changes. The engine test (tests/pipeline/
+test_rpc_workers_engine.py) measures the effect in a real provider process."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from providers import rpc_workers
+
+
+def test_the_installed_sdk_is_the_one_the_pool_was_widened_for():
+    # When this fails, the SDK's dynamic-provider server changed: read its new `main()`; if it
+    # still builds its gRPC server on a ThreadPoolExecutor, update SDK_MAIN_SHA256 (and
+    # SDK_WORKERS if the count moved); if not, retire rpc_workers (shards take over).
+    source = rpc_workers.sdk_main_source()
+    assert source is not None and "futures.ThreadPoolExecutor(max_workers=4)" in source, source
+    assert rpc_workers.sdk_matches()
+
+
+def run_in(pool: ThreadPoolExecutor, fn):
+    return pool.submit(fn).result(timeout=10)
+
+
+def test_inside_a_worker_the_pool_it_serves_is_found_and_widened(monkeypatch):
+    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
+    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
+    try:
+        assert run_in(pool, rpc_workers.server_pool) is pool
+        assert run_in(pool, lambda: rpc_workers.widen(12)) is True
+        # 12 tasks that only finish together: they can, now that 12 threads may run.
+        barrier = threading.Barrier(12, timeout=10)
+        futures = [pool.submit(barrier.wait) for _ in range(12)]
+        assert sorted(f.result(timeout=15) for f in futures) == list(range(12))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_nothing_changes_outside_the_provider_server():
+    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
+    try:
+        assert run_in(pool, rpc_workers.widen) is False
+        assert pool._max_workers == rpc_workers.SDK_WORKERS
+    finally:
+        pool.shutdown()
+
+
+def test_nothing_changes_with_another_sdk(monkeypatch):
+    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
+    monkeypatch.setattr(rpc_workers, "SDK_MAIN_SHA256", "0" * 64)
+    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
+    try:
+        assert run_in(pool, rpc_workers.widen) is False
+        assert pool._max_workers == rpc_workers.SDK_WORKERS
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_a_pool_that_is_not_the_sdks_is_left_alone(monkeypatch, workers):
+    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        assert run_in(pool, rpc_workers.widen) is False
+        assert pool._max_workers == workers
+    finally:
+        pool.shutdown()
+
+
+def test_this_process_is_not_the_provider_server():
+    assert rpc_workers.in_provider_server() is False
