@@ -5,7 +5,7 @@ Everything lives in the `pipelines` package; see the README and docs/pipelines.m
 
 import pulumi
 
-from pipelines import sdk_wait, shards, stack_traces
+from pipelines import sdk_logs, sdk_wait, shards, stack_traces
 from pipelines.spec import SpecError, load_from_stack
 from pipelines.streaming import build
 
@@ -16,7 +16,10 @@ try:
     stack_traces.apply(stack_traces.from_stack())
     # The SDK's end-of-program wait in linear time (aep-pipelines:linearOutputWait, default true).
     sdk_wait.apply(sdk_wait.from_stack())
-except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError, sdk_wait.OutputWaitConfigError) as err:
+    # The SDK's per-resource debug messages, one blocking engine call each (aep-pipelines:sdkDebugLogs).
+    sdk_logs.apply(sdk_logs.from_stack())
+except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError, sdk_wait.OutputWaitConfigError,
+        sdk_logs.SdkLogsConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
