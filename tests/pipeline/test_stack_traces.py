@@ -1,11 +1,13 @@
 """aep-pipelines:recordStackTraces (pipelines/stack_traces.py): the setting, the SDK's private
 function it replaces (these tests fail loudly when the SDK changes it), and, through the real
-engine, a stack whose state keeps one frame per resource and plans nothing when it changes."""
+engine, the frames each mode keeps in the state, and a change of mode that plans nothing."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import pathlib
+import sys
 
 import pytest
 from pulumi import automation as auto
@@ -17,15 +19,15 @@ from pipelines import stack_traces
 from .helpers import Project, unique_sandbox
 
 
-@pytest.mark.parametrize("raw, expected", [(None, True), ("", True), ("true", True), ("False", False),
-                                           (False, False), (True, True)])
+@pytest.mark.parametrize("raw, expected", [(None, "project"), ("", "project"), ("project", "project"),
+                                           ("true", "full"), ("False", "caller"), (False, "caller"), (True, "full")])
 def test_the_setting(raw, expected):
-    assert stack_traces.parse(raw) is expected
+    assert stack_traces.parse(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["no", "0", "off", 2])
 def test_a_bad_setting_names_the_key_and_the_fix(raw):
-    with pytest.raises(stack_traces.StackTraceConfigError, match="recordStackTraces must be true or false"):
+    with pytest.raises(stack_traces.StackTraceConfigError, match="recordStackTraces must be true, project or false"):
         stack_traces.parse(raw)
 
 
@@ -48,6 +50,7 @@ class _Base:
         # Both from the same frame, as register_resource calls the SDK's.
         self.sdk = sdk_resource._get_stack_trace()
         self.ours = stack_traces.caller_only()
+        self.project = stack_traces.project_frames()
 
 
 class _Middle(_Base):
@@ -74,37 +77,64 @@ def test_the_replacement_keeps_the_sdks_first_frame_and_only_it():
     assert sdk_resource._get_source_position(made.ours) == sdk_resource._get_source_position(made.sdk)
 
 
+def test_the_project_mode_keeps_the_sdks_frames_in_project_files_only():
+    made = _user_code()
+    sdk = [(f.pc.uri, f.pc.line) for f in made.sdk.frames]
+    ours = [(f.pc.uri, f.pc.line) for f in made.project.frames]
+    # The tests run from the repository root: the frames under it, outside the virtualenv.
+    root = pathlib.Path.cwd().as_uri() + "/"
+    venv = pathlib.Path(sys.prefix).as_uri() + "/"
+    expected = [sdk[0]] + [(u, n) for u, n in sdk[1:] if u.startswith(root) and not u.startswith(venv)]
+    assert ours == expected and 1 < len(ours) < len(sdk), (ours, sdk)
+    assert sdk_resource._get_source_position(made.project) == sdk_resource._get_source_position(made.sdk)
+
+
 def test_apply_replaces_the_sdk_function_only_when_asked(monkeypatch):
     original = sdk_resource._get_stack_trace
     monkeypatch.setattr(sdk_resource, "_get_stack_trace", original)
-    assert stack_traces.apply(True) is False and sdk_resource._get_stack_trace is original
-    assert stack_traces.apply(False) is True and sdk_resource._get_stack_trace is stack_traces.caller_only
+    assert stack_traces.apply("full") is False and sdk_resource._get_stack_trace is original
+    assert stack_traces.apply("caller") is True and sdk_resource._get_stack_trace is stack_traces.caller_only
+    assert stack_traces.apply("project") is True and sdk_resource._get_stack_trace is stack_traces.project_frames
+
+
+def frames_by_mode(st, project) -> dict[str, int]:
+    project.up(st)
+    state = st.export_stack().deployment["resources"]
+    registered = [r for r in state if r["type"].startswith(("pulumi-python:dynamic", "aep-pipelines:"))]
+    assert registered
+    for r in registered:
+        assert r["sourcePosition"].startswith("project://"), r
+    return {r["urn"]: r["stackTrace"] for r in registered}
 
 
 @pytest.mark.engine
-def test_state_keeps_one_frame_per_resource_and_the_setting_plans_nothing(tmp_path, emulator):
+def test_state_keeps_the_frames_of_each_mode_and_a_change_of_mode_plans_nothing(tmp_path, emulator):
     project = Project(tmp_path, emulator)
     st = project.stack("traces", unique_sandbox("pipe-traces"), spec_file="pipelines.yaml",
                        extra={stack_traces.CONFIG_KEY: "false"})
     try:
-        project.up(st)
-        state = st.export_stack().deployment["resources"]
-        registered = [r for r in state if r["type"].startswith(("pulumi-python:dynamic", "aep-pipelines:"))]
-        assert registered
-        for r in registered:
-            assert len(r["stackTrace"]) == 1, r["urn"]
-            assert r["sourcePosition"].startswith("project://"), r
-        # Back to the SDK's full traces: not a change of any resource, and no AEP call.
-        st.set_config(stack_traces.CONFIG_KEY, auto.ConfigValue("true"))
-        emulator.reset_metrics()
-        _, plan = project.preview(st, expect_no_changes=True)
-        # (The default provider's config is internal to it, as for any stack setting.)
-        assert {n: ops for n, ops in plan.ops.items() if not n.startswith("default")} == {}, plan.ops
-        assert emulator.metrics()["total"] == 0
+        for trace in frames_by_mode(st, project).values():
+            assert len(trace) == 1
+        # Each change of mode: not a change of any resource, and no AEP call.
+        for mode in ("true", "project"):
+            st.set_config(stack_traces.CONFIG_KEY, auto.ConfigValue(mode))
+            emulator.reset_metrics()
+            _, plan = project.preview(st, expect_no_changes=True)
+            # (The default provider's config is internal to it, as for any stack setting.)
+            assert {n: ops for n, ops in plan.ops.items() if not n.startswith("default")} == {}, plan.ops
+            assert emulator.metrics()["total"] == 0
+        # The state keeps what the mode in effect at the last write recorded; `up` with the
+        # default writes nothing, so a fresh stack shows the default's frames.
+        st.destroy(on_output=lambda _l: None)
+        st.remove_config(stack_traces.CONFIG_KEY)
+        for urn, trace in frames_by_mode(st, project).items():
+            uris = [f.get("sourcePosition", "") for f in trace]
+            assert 1 < len(uris) <= 6 and all(u.startswith("project:///") for u in uris), (urn, uris)
+            assert not any(".venv" in u or "/../" in u for u in uris), (urn, uris)
         st.set_config(stack_traces.CONFIG_KEY, auto.ConfigValue("sometimes"))
         with pytest.raises(auto.errors.CommandError) as err:
             st.preview(on_output=lambda _l: None)
-        assert "aep-pipelines:recordStackTraces must be true or false, got 'sometimes'" in str(err.value)
+        assert "aep-pipelines:recordStackTraces must be true, project or false, got 'sometimes'" in str(err.value)
         assert "Traceback" not in str(err.value)
     finally:
         st.destroy(on_output=lambda _l: None)
