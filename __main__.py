@@ -8,24 +8,26 @@ import pulumi
 from pipelines import sdk_logs, sdk_wait, shards, stack_traces
 from pipelines.spec import SpecError, load_from_stack
 from pipelines.streaming import build
+from providers import rpc_workers
 
 try:
     specs = load_from_stack()
+    rpc_workers.workers()  # a bad AEP_PROVIDER_RPC_WORKERS is refused here, not in the provider process
     shard_count = shards.from_stack(len(specs))
-    # aep-pipelines:recordStackTraces=false: each resource keeps its source position only.
+    # aep-pipelines:recordStackTraces: the project's own frames by default (pipelines/stack_traces.py).
     stack_traces.apply(stack_traces.from_stack())
     # The SDK's end-of-program wait in linear time (aep-pipelines:linearOutputWait, default true).
     sdk_wait.apply(sdk_wait.from_stack())
     # The SDK's per-resource debug messages, one blocking engine call each (aep-pipelines:sdkDebugLogs).
     sdk_logs.apply(sdk_logs.from_stack())
 except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError, sdk_wait.OutputWaitConfigError,
-        sdk_logs.SdkLogsConfigError) as err:
+        sdk_logs.SdkLogsConfigError, rpc_workers.RpcWorkersConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
 
-# K provider processes instead of one for a large stack, or as aep-pipelines:providerShards says
-# (pipelines/shards.py).
+# One provider process with a wide RPC pool (providers/rpc_workers.py), or K of them as
+# aep-pipelines:providerShards says or an SDK without the wide pool needs (pipelines/shards.py).
 built = build(specs, shards.providers(shard_count))
 outputs = {name: p.outputs() for name, p in built.items()}
 pulumi.export("pipelines", outputs)

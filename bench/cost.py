@@ -37,8 +37,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 # name -> (stack config, CLI environment, extra CLI flags)
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str], list[str]]] = {
     "default": ({}, {}, []),
-    # What main did: one provider process and the SDK's own end-of-program wait.
-    "main": ({"aep-pipelines:providerShards": "0", "aep-pipelines:linearOutputWait": "false"}, {}, []),
+    # What main did before this work: one provider process with the SDK's 4 workers, the SDK's
+    # own end-of-program wait, its full stack traces and its per-resource debug messages.
+    "main": ({"aep-pipelines:providerShards": "0", "aep-pipelines:linearOutputWait": "false",
+              "aep-pipelines:recordStackTraces": "true", "aep-pipelines:sdkDebugLogs": "true"},
+             {"AEP_PROVIDER_RPC_WORKERS": "4"}, []),
     "no-stack-traces": ({"aep-pipelines:recordStackTraces": "false"}, {}, []),
     "gzip": ({}, {"PULUMI_DIY_BACKEND_GZIP": "true"}, []),
     "zstd": ({}, {"PULUMI_DIY_BACKEND_ZSTD": "true"}, []),
@@ -166,7 +169,8 @@ def state_cost(path: pathlib.Path) -> dict[str, Any]:
 def run_variant(emu: EmulatorProcess, out: pathlib.Path, name: str, n: int, rep: int) -> dict[str, Any]:
     config, env, flags = VARIANTS[name]
     # The --parallel pipelines.cli passes for the shard count in effect, as `make up` runs it.
-    par = provider_shards.parallel_for(provider_shards.resolve(config.get(provider_shards.CONFIG_KEY), n))
+    wide = env.get("AEP_PROVIDER_RPC_WORKERS") != "4"
+    par = provider_shards.parallel_for(provider_shards.resolve(config.get(provider_shards.CONFIG_KEY), n), wide=wide)
     flags = [*flags, "--parallel", str(par)] if par else flags
     tag = f"cost-{name}-n{n}-r{rep}"
     ws = Workspace(out / tag, env=env)

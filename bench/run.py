@@ -25,6 +25,7 @@ import yaml
 from emulator import config as dev
 from emulator.process import EmulatorProcess
 from pipelines import shards as provider_shards
+from providers import rpc_workers
 
 from . import baseline, cost
 from .engine import ROOT, Workspace
@@ -75,7 +76,7 @@ def calls(metrics: dict[str, Any]) -> dict[str, Any]:
         k = by_kind.setdefault(kind_of(route), {"reads": 0, "writes": 0})
         k["reads" if method in ("GET", "HEAD") else "writes"] += n
     return {"total": metrics["total"], "reads": metrics["reads"], "writes": metrics["writes"] - ims, "ims": ims,
-            "by_kind": by_kind, "routes": reqs}
+            "by_kind": by_kind, "routes": reqs, "max_in_flight": metrics.get("max_in_flight")}
 
 
 class Bench:
@@ -222,12 +223,19 @@ class Bench:
         return (50 if 50 in sizes else max(sizes)), (100.0 if 100.0 in lats else max(lats))
 
     def shards_up(self) -> None:
-        """`pulumi up` of the largest N at the highest latency with one provider process and with
-        K shards (and the --parallel `make up` passes), against the baseline, interleaved in each
-        repetition so a busy machine slows all three alike. Creates only: the objects stay in
-        their sandboxes, on an emulator of the study's own."""
+        """`pulumi up` of the largest N at the highest latency: the SDK's 4-worker provider pool
+        (AEP_PROVIDER_RPC_WORKERS=4) in one process and in K shards (with the --parallel `make up`
+        passed for them), and the default (the wide pool, no setting, the --parallel `make up`
+        passes), against the baseline, interleaved in each repetition so a busy machine slows
+        them alike. Creates only: the objects stay in their sandboxes, on an emulator of the
+        study's own."""
         n, lat, k = self.study_cell() + (self.args.shards,)
-        par = self.args.parallel or provider_shards.parallel_for(k)
+        sdk_pool = {rpc_workers.ENV: str(rpc_workers.SDK_WORKERS)}
+        variants = (  # (label, providerShards, --parallel, CLI environment)
+            ("SDK pool, providerShards=0", 0, None, sdk_pool),
+            (f"SDK pool, providerShards={k}", k, provider_shards.parallel_for(k, wide=False), sdk_pool),
+            ("default", None, provider_shards.parallel_for(provider_shards.auto(n)), None),
+        )
         emu = self.emulator(f"shards-up-l{int(lat)}", lat)
         try:
             for rep in range(self.args.repeat):
@@ -239,14 +247,14 @@ class Bench:
                     baseline.tutorial(api, p)
                 self.record(kind="shards-up", op="up", n=n, latency=lat, rep=rep, variant="baseline", shards=0,
                             parallel=None, seconds=round(time.perf_counter() - t0, 3), **calls(emu.metrics()))
-                for shards, parallel in ((0, None), (k, par)):
-                    tag = f"shards-up-n{n}-s{shards}-r{rep}"
-                    ws = self.workspace(emu, tag, n, shards=shards)
+                for i, (label, shards, parallel, env) in enumerate(variants):
+                    tag = f"shards-up-n{n}-v{i}-r{rep}"
+                    ws = self.workspace(emu, tag, n, shards=shards, env=env)
                     extra = ["--parallel", str(parallel)] if parallel else []
                     res = self.op(emu, ws, "up", extra)
-                    variant = f"providerShards={shards}" + (f" --parallel {parallel}" if parallel else "")
+                    variant = label + (f" --parallel {parallel}" if parallel else "")
                     self.record(kind="shards-up", op="up", n=n, latency=lat, rep=rep, variant=variant,
-                                shards=shards, parallel=parallel, **res)
+                                shards=shards or 0, parallel=parallel, **res)
                     shutil.rmtree(OUT / tag, ignore_errors=True)
         finally:
             emu.stop()

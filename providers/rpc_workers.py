@@ -16,6 +16,11 @@ imported, which in the server happens inside an RPC, on one of those workers,
 time it decides whether to start another thread, so later RPCs get up to WORKERS threads.
 The engine's `--parallel` (`pipelines.cli` passes one) stays the bound on AEP calls at once.
 
+The environment variable AEP_PROVIDER_RPC_WORKERS sets the width (4 is the SDK's own pool:
+then the program falls back to provider shards, exactly as this project ran before); the
+program refuses a value that is not a whole number from 1 to 256 before any resource is
+registered, naming the variable.
+
 Why it is safe to keep. It is done only when the SDK's `main()` is the exact code it was
 written against (a SHA-256 of its source, read from the file: importing that module would
 start a server) and the executor found has the SDK's 4 workers; otherwise nothing changes,
@@ -30,15 +35,42 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, thread
 
 WORKERS = 64
 SDK_WORKERS = 4
+ENV = "AEP_PROVIDER_RPC_WORKERS"
+MAX_WORKERS = 256
 SDK_MODULE = "pulumi.dynamic.__main__"
 # The SHA-256 of `main` in pulumi/dynamic/__main__.py, pulumi 3.272.0.
 SDK_MAIN_SHA256 = "77f501f1bcbf5341a1f7a655a380508204002a8064cb1b75900777bd9386ab6a"
+
+
+class RpcWorkersConfigError(ValueError):
+    """AEP_PROVIDER_RPC_WORKERS is not a whole number from 1 to MAX_WORKERS."""
+
+
+def workers() -> int:
+    """The pool width this process should have: AEP_PROVIDER_RPC_WORKERS, else WORKERS."""
+    raw = os.environ.get(ENV, "").strip()
+    if not raw:
+        return WORKERS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
+        raise RpcWorkersConfigError(f"{ENV} must be a whole number from 1 to {MAX_WORKERS}, got {raw!r}: unset it "
+                                    f"for {WORKERS} workers per provider process, or set {ENV}=4 for the SDK's own "
+                                    f"pool (the stack then uses provider shards)")
+    return int(raw)
+
+
+def is_wide() -> bool:
+    """Whether the provider process will serve more than the SDK's 4 calls at once."""
+    try:
+        return sdk_matches() and workers() > SDK_WORKERS
+    except RpcWorkersConfigError:
+        return False
 
 
 def sdk_main_source() -> str | None:
@@ -93,13 +125,18 @@ def server_pool() -> ThreadPoolExecutor | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
-def widen(workers: int = WORKERS) -> bool:
+def widen(width: int | None = None) -> bool:
     """In the provider server, with the SDK this was written for: let its gRPC pool run
-    `workers` RPCs at once. Whether it did."""
+    `width` (by default `workers()`) RPCs at once. Whether it did."""
     if not in_provider_server() or not sdk_matches():
         return False
+    if width is None:
+        try:
+            width = workers()
+        except RpcWorkersConfigError:  # the program refused it already; keep the SDK's pool
+            return False
     pool = server_pool()
-    if pool is None:
+    if pool is None or width <= SDK_WORKERS:
         return False
-    pool._max_workers = workers
+    pool._max_workers = width
     return True

@@ -74,3 +74,32 @@ def test_a_pool_that_is_not_the_sdks_is_left_alone(monkeypatch, workers):
 
 def test_this_process_is_not_the_provider_server():
     assert rpc_workers.in_provider_server() is False
+
+
+def test_the_width_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(rpc_workers.ENV, raising=False)
+    assert rpc_workers.workers() == rpc_workers.WORKERS and rpc_workers.is_wide()
+    monkeypatch.setenv(rpc_workers.ENV, "4")
+    assert rpc_workers.workers() == 4 and not rpc_workers.is_wide()  # the SDK's pool: shards take over
+    monkeypatch.setenv(rpc_workers.ENV, "16")
+    assert rpc_workers.workers() == 16 and rpc_workers.is_wide()
+
+
+@pytest.mark.parametrize("raw", ["many", "0", "-3", "257", "8.5"])
+def test_a_bad_width_names_the_variable_and_the_fix(monkeypatch, raw):
+    monkeypatch.setenv(rpc_workers.ENV, raw)
+    with pytest.raises(rpc_workers.RpcWorkersConfigError, match=r"AEP_PROVIDER_RPC_WORKERS must be a whole number "
+                                                                 r"from 1 to 256, got .*: unset it"):
+        rpc_workers.workers()
+    assert not rpc_workers.is_wide()
+
+
+def test_a_width_of_the_sdks_own_leaves_the_pool_alone(monkeypatch):
+    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
+    monkeypatch.setenv(rpc_workers.ENV, "4")
+    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
+    try:
+        assert run_in(pool, rpc_workers.widen) is False
+        assert pool._max_workers == rpc_workers.SDK_WORKERS
+    finally:
+        pool.shutdown()
