@@ -278,7 +278,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--model-size", type=int, default=10,
                     help="N of the AEP-like latency model study (reads 150 ms, writes 500 ms, jitter); 0 skips it")
     ap.add_argument("--cost-sizes", default="10,50", help="N of the engine cost per resource study; empty skips it")
-    ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling and shards-up studies")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling study (its grid of variants)")
+    ap.add_argument("--no-shards-up", action="store_true",
+                    help="skip the study of `up` past the 4-call ceiling (the SDK's pool, shards, the default)")
     ap.add_argument("--only-ceiling", action="store_true",
                     help="rerun the ceiling study alone, keeping the other rows of bench/out/results.json "
                          "(a fresh results file if there is none)")
@@ -292,7 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.shards < 1:
         ap.error("--shards must be at least 1: the studies compare K shards with one provider process")
     if args.quick:
-        args.sizes, args.latencies, args.repeat, args.no_ceiling = "1,10", "0,100", 1, True
+        args.sizes, args.latencies, args.repeat, args.no_ceiling, args.no_shards_up = "1,10", "0,100", 1, True, True
         args.model_size, args.cost_sizes = 0, ""
     try:
         args.sizes = [int(x) for x in args.sizes.split(",")]
@@ -353,6 +355,7 @@ def main(argv: list[str] | None = None) -> None:
             bench.cost()
         if not args.no_ceiling:
             bench.ceiling()
+        if not args.no_shards_up:
             bench.shards_up()
         data = {"results": bench.results, "machine": machine(), "sizes": args.sizes, "latencies": args.latencies,
                 "shards": args.shards, "skipped": sorted(args.skip), "minutes": round((time.time() - started) / 60, 1)}
