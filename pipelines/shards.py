@@ -97,7 +97,7 @@ def is_set(value: Any) -> bool:
 
 def wide_pool() -> bool:
     """Whether one provider process serves many calls at once (providers/rpc_workers.py)."""
-    return rpc_workers.sdk_matches()
+    return rpc_workers.is_wide()
 
 
 def auto(pipelines: int, wide: bool | None = None) -> int:
