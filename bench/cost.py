@@ -49,6 +49,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str], list[str]]] = {
     "no-integrity-check": ({}, {}, ["--disable-integrity-checking"]),
     "shards-0": ({"aep-pipelines:providerShards": "0"}, {}, []),
     "skip-checkpoints": ({}, {"PULUMI_SKIP_CHECKPOINTS": "true"}, []),
+    "parallel-diff": ({}, {"PULUMI_PARALLEL_DIFF": "true"}, []),
+    "gogc-off": ({}, {"GOGC": "off"}, []),
 }
 
 

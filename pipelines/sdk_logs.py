@@ -2,15 +2,16 @@
 own debug messages about each resource are sent to the engine.
 
 Why. For every resource the SDK's runtime logs "registering resource ...", "resource
-registration prepared ...", "resource registration successful ..." and more at debug level,
-and each message is a blocking gRPC call to the engine (`pulumi.log.debug` ->
+registration prepared ...", "resource registration successful ...", "beginning rpc ..." and more at
+debug level, and each message is a blocking gRPC call to the engine (`pulumi.log.debug` ->
 `engine.Log`), made on the program's event loop, about 1,400 calls for 50 pipelines. The CLI
 shows them only under `pulumi up --debug`; otherwise the engine drops them. A no-op
 `preview` of 50 pipelines took 8.1-8.6 s with them and 7.2-7.3 s without
 (docs/benchmarks.md).
 
-What `false` does. The SDK modules that log per resource (`pulumi.runtime.resource`,
-`pulumi.runtime.rpc`, `pulumi.runtime.stack`, `pulumi.resource`, `pulumi.output`) each hold
+What `false` does. The SDK modules that log per resource or per RPC (`pulumi.runtime.resource`,
+`pulumi.runtime.rpc`, `pulumi.runtime.rpc_manager`, `pulumi.runtime.stack`, `pulumi.resource`,
+`pulumi.output`) each hold
 the `pulumi.log` module as their module attribute `log`; that attribute is replaced, in this
 program only, by a stand-in that drops `debug` and hands everything else (info, warn,
 error) to the real module. `pulumi.log.debug` itself is untouched, so the project's own
@@ -29,8 +30,8 @@ from typing import Any
 from .settings import bool_setting
 
 CONFIG_KEY = "aep-pipelines:sdkDebugLogs"
-SDK_MODULES = ("pulumi.runtime.resource", "pulumi.runtime.rpc", "pulumi.runtime.stack", "pulumi.resource",
-               "pulumi.output")
+SDK_MODULES = ("pulumi.runtime.resource", "pulumi.runtime.rpc", "pulumi.runtime.rpc_manager", "pulumi.runtime.stack",
+               "pulumi.resource", "pulumi.output")
 
 
 class SdkLogsConfigError(ValueError):
