@@ -73,7 +73,7 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
                  skipped: list | None = None, minutes: float | None = None) -> None:
     lines: list[str] = []
     w = lines.append
-    n_max, l_max = max(sizes), max(latencies)
+    n_max = max(sizes)
 
     def cell(kind, op, n, lat):
         rows = pick(results, kind=kind, op=op, n=n, latency=lat)
@@ -236,17 +236,18 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
         w("")
 
     su = pick(results, kind="shards-up")
-    n_su, l_su = (su[0]["n"], su[0]["latency"]) if su else (n_max, l_max)
-    sharded = shards_up_medians(results, n_su, l_su)
-    if sharded:
+    for n_su, l_su in dict.fromkeys((r["n"], r["latency"]) for r in su):
+        sharded = shards_up_medians(results, n_su, l_su)
+        if not sharded:
+            continue
         w(f"### `pulumi up` past the 4-call ceiling (N = {n_su}, {l_su:.0f} ms)")
         w("")
         w("The baseline; `pulumi up` with the SDK's 4-worker provider pool (`AEP_PROVIDER_RPC_WORKERS=4`) in "
           "one process, and in `aep-pipelines:providerShards` processes with the `--parallel` that `make up` "
           "passes for them; and the default (one process with the wide pool, no setting, the `--parallel` "
           "`make up` passes), interleaved in each repetition on one emulator; creates only (`python -m "
-          "bench.run --only-shards-up`, also part of the full run). Most calls at once: the emulator's "
-          "`max_in_flight`.")
+          "bench.run --only-shards-up [--study-at N@MS]`, also part of the full run). Most calls at once: the "
+          "emulator's `max_in_flight`.")
         w("")
         w("| variant | `up` s (median) | runs | each run s | x baseline | most calls at once |")
         w("| --- | ---: | ---: | --- | ---: | ---: |")

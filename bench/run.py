@@ -218,7 +218,10 @@ class Bench:
                 emu.stop()
 
     def study_cell(self) -> tuple[int, float]:
-        """Where the ceiling and shards-up studies run: N = 50 at 100 ms when the matrix has them."""
+        """Where the ceiling and shards-up studies run: `--study-at`, else N = 50 at 100 ms when
+        the matrix has them."""
+        if self.args.study_at:
+            return self.args.study_at
         sizes, lats = self.args.sizes, self.args.latencies
         return (50 if 50 in sizes else max(sizes)), (100.0 if 100.0 in lats else max(lats))
 
@@ -288,6 +291,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="rerun the `pulumi up` with/without shards vs baseline study alone (largest N, highest "
                          "latency, --repeat runs), keeping the other rows of bench/out/results.json (a fresh "
                          "results file if there is none)")
+    ap.add_argument("--study-at", metavar="N@MS", default=None,
+                    help="where the ceiling and shards-up studies run (default: N = 50 at 100 ms when the matrix "
+                         "has them), e.g. 50@500")
     ap.add_argument("--quick", action="store_true", help="N = 1 and 10, one run, no ceiling study")
     ap.add_argument("--report-only", action="store_true", help="rewrite the docs from bench/out/results.json")
     args = ap.parse_args(argv)
@@ -301,9 +307,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.latencies = [float(x) for x in args.latencies.split(",")]
         args.cost_sizes = [int(x) for x in args.cost_sizes.split(",") if x.strip()]
         args.skip = {(int(c.split("@")[0]), float(c.split("@")[1])) for c in args.skip.split(",") if c.strip()}
+        if args.study_at:
+            n, lat = args.study_at.split("@")
+            args.study_at = (int(n), float(lat))
     except (ValueError, IndexError):
         ap.error("--sizes, --latencies and --cost-sizes are comma-separated numbers (--sizes 1,10,50), --skip "
-                 "N@MS cells (--skip 100@500)")
+                 "N@MS cells (--skip 100@500), --study-at one N@MS cell (--study-at 50@500)")
     return args
 
 
@@ -340,7 +349,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             kind = "shards-up"
             bench.shards_up()
-        data["results"] = [r for r in data["results"] if r["kind"] != kind] + bench.results
+        # The shards-up study keeps its rows of other cells (`--study-at`): one table per cell.
+        cell = bench.study_cell()
+        data["results"] = [r for r in data["results"] if r["kind"] != kind or (
+            kind == "shards-up" and (r["n"], r["latency"]) != cell)] + bench.results
         # The rest of the figures are from the full run: its machine facts stay, this run's go beside them.
         data["shards"] = args.shards
         data.setdefault("partial_runs", {})[kind] = machine()

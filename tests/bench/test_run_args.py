@@ -92,3 +92,30 @@ def test_the_goals_and_the_fitted_growth_from_rows():
     down = next(line for line in table.splitlines() if line.startswith("| `pulumi destroy`"))
     assert "| 0.200 |" in up and up.endswith("| linear |")
     assert "worse than linear" in down
+
+
+def test_each_cell_of_the_shards_up_study_keeps_its_own_table(clean_out, monkeypatch):
+    out, docs = clean_out
+
+    def rows_at_the_cell(self):
+        n, lat = self.study_cell()
+        for variant, secs, most in (("baseline", 40.0, 1), ("SDK pool, providerShards=0", 20.0, 4),
+                                    ("default --parallel 32", 10.0, 32)):
+            self.results.append(_row("shards-up", "up", n, lat, secs, variant=variant, max_in_flight=most))
+
+    monkeypatch.setattr(run.Bench, "shards_up", rows_at_the_cell)
+    run.main(["--only-shards-up", "--sizes", "1,50", "--latencies", "0,100"])
+    run.main(["--only-shards-up", "--study-at", "50@500"])
+    run.main(["--only-shards-up", "--study-at", "50@500"])  # replaces its own cell's rows only
+    rows = json.loads((out / "results.json").read_text())["results"]
+    assert sorted({(r["n"], r["latency"]) for r in rows}) == [(50, 100.0), (50, 500.0)] and len(rows) == 6
+    page = (docs / "benchmarks.md").read_text()
+    for lat in ("100", "500"):
+        assert f"past the 4-call ceiling (N = 50, {lat} ms)" in page
+    assert "| default --parallel 32 | 10.00 | 1 | 10.00 | 4.00 | 32 |" in page
+
+
+def test_study_at_is_one_cell():
+    assert run.parse_args(["--study-at", "50@500"]).study_at == (50, 500.0)
+    with pytest.raises(SystemExit):
+        run.parse_args(["--study-at", "fifty"])
