@@ -41,29 +41,19 @@ def test_inside_a_worker_the_pool_it_serves_is_found_and_widened(monkeypatch):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def test_nothing_changes_outside_the_provider_server():
-    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
-    try:
-        assert run_in(pool, rpc_workers.widen) is False
-        assert pool._max_workers == rpc_workers.SDK_WORKERS
-    finally:
-        pool.shutdown()
-
-
-def test_nothing_changes_with_another_sdk(monkeypatch):
+def in_the_server(monkeypatch):
     monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
-    monkeypatch.setattr(rpc_workers, "SDK_MAIN_SHA256", "0" * 64)
-    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
-    try:
-        assert run_in(pool, rpc_workers.widen) is False
-        assert pool._max_workers == rpc_workers.SDK_WORKERS
-    finally:
-        pool.shutdown()
 
 
-@pytest.mark.parametrize("workers", [1, 8])
-def test_a_pool_that_is_not_the_sdks_is_left_alone(monkeypatch, workers):
-    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
+@pytest.mark.parametrize("workers, arrange", [
+    (rpc_workers.SDK_WORKERS, lambda mp: None),  # not the provider server
+    (rpc_workers.SDK_WORKERS, lambda mp: (in_the_server(mp), mp.setattr(rpc_workers, "SDK_MAIN_SHA256", "0" * 64))),
+    (1, in_the_server),  # a pool that is not the SDK's
+    (8, in_the_server),
+    (rpc_workers.SDK_WORKERS, lambda mp: (in_the_server(mp), mp.setenv(rpc_workers.ENV, "4"))),  # the SDK's width
+], ids=["outside-the-server", "another-sdk", "one-worker-pool", "eight-worker-pool", "width-4"])
+def test_the_pool_is_left_alone(monkeypatch, workers, arrange):
+    arrange(monkeypatch)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         assert run_in(pool, rpc_workers.widen) is False
@@ -92,14 +82,3 @@ def test_a_bad_width_names_the_variable_and_the_fix(monkeypatch, raw):
                                                                  r"from 1 to 256, got .*: unset it"):
         rpc_workers.workers()
     assert not rpc_workers.is_wide()
-
-
-def test_a_width_of_the_sdks_own_leaves_the_pool_alone(monkeypatch):
-    monkeypatch.setattr(rpc_workers, "in_provider_server", lambda: True)
-    monkeypatch.setenv(rpc_workers.ENV, "4")
-    pool = ThreadPoolExecutor(max_workers=rpc_workers.SDK_WORKERS)
-    try:
-        assert run_in(pool, rpc_workers.widen) is False
-        assert pool._max_workers == rpc_workers.SDK_WORKERS
-    finally:
-        pool.shutdown()
