@@ -4,9 +4,9 @@ Why. Every dynamic resource of a stack is served by one `python -m pulumi.dynami
 whose gRPC server runs on `futures.ThreadPoolExecutor(max_workers=4)` (SDK 3.272.0,
 `pulumi/dynamic/__main__.py`, `main`). At most four creates, reads or diffs run at once,
 whatever the engine's `--parallel` says, so at real AEP latency (hundreds of ms a call) a
-stack of many pipelines waits in line: 50 pipelines at 500 ms a call took 56 s with the 4
-workers, 21 s with 64 (docs/benchmarks.md, "The 4-call ceiling"). The calls block on HTTP,
-not on the CPU, so threads are what they need.
+stack of many pipelines waits in line: 50 pipelines at 500 ms a call took 55.6 s with the 4
+workers, 18.8 s with 64 (docs/benchmarks.md, "past the 4-call ceiling"). The calls block on
+HTTP, not on the CPU, so threads are what they need.
 
 How. The executor is a local of the SDK's `main()`, out of reach by name, but each of its
 worker threads holds a weak reference to it (CPython's `concurrent.futures.thread._worker`
