@@ -47,8 +47,9 @@ class Created:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def client(endpoint: str) -> AEPClient:
-    return AEPClient(AEPSettings(client_id=dev.DEV_CLIENT_ID, client_secret=Secret(dev.DEV_CLIENT_SECRET),
+def client(endpoint: str, client_secret: str) -> AEPClient:
+    """The tutorial's client for the emulator at `endpoint`, with its (throwaway) client secret."""
+    return AEPClient(AEPSettings(client_id=dev.DEV_CLIENT_ID, client_secret=Secret(client_secret),
                                  org_id=dev.DEV_ORG_ID, endpoint=endpoint, ims_url=endpoint + "/ims/token/v3"))
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import resource
+import secrets
 import shutil
 import subprocess
 import threading
@@ -180,7 +181,7 @@ def run_variant(emu: EmulatorProcess, out: pathlib.Path, name: str, n: int, rep:
     ws.new_stack("bench", {"aep:endpoint": emu.base_url, "aep:clientId": dev.DEV_CLIENT_ID,
                            "aep:orgId": dev.DEV_ORG_ID, "aep:sandbox": f"c-{tag}", "aep:tenantId": dev.TENANT_ID,
                            "aep-pipelines:specFile": "bench-spec.yaml", **config},
-                 secrets={"aep:clientSecret": dev.DEV_CLIENT_SECRET})
+                 secrets={"aep:clientSecret": emu.client_secret})
     emu.reset_metrics()
     up = timed(ws, "up", "--yes", "--skip-preview", *flags)
     up_calls = emu.metrics()["total"]
@@ -198,7 +199,7 @@ def study(out: pathlib.Path, sizes: list[int], variants: list[str], repeat: int,
     """Every variant at every size, interleaved (A/B/A/B), on one emulator at 0 ms."""
     data = out / "emulator-cost"
     shutil.rmtree(data, ignore_errors=True)
-    emu = EmulatorProcess(data_dir=str(data)).start()
+    emu = EmulatorProcess(data_dir=str(data), client_secret=secrets.token_urlsafe(24)).start()
     rows = []
     try:
         for n in sizes:

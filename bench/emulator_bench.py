@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import statistics
 import threading
 import time
@@ -182,7 +183,7 @@ def main() -> None:
     args = ap.parse_args()
 
     load_before = os.getloadavg()
-    with EmulatorProcess() as emu:
+    with EmulatorProcess(client_secret=secrets.token_urlsafe(24)) as emu:
         t0 = time.perf_counter()
         lat = crud_mix(emu, args.rounds)
         crud_wall = time.perf_counter() - t0

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import time
 from typing import Any
@@ -99,7 +100,7 @@ class Bench:
             "aep:sandbox": f"b-{tag}", "aep:tenantId": dev.TENANT_ID, "aep-pipelines:specFile": "bench-spec.yaml"}
         if shards is not None:
             config[provider_shards.CONFIG_KEY] = shards
-        ws.new_stack("bench", config, secrets={"aep:clientSecret": dev.DEV_CLIENT_SECRET})
+        ws.new_stack("bench", config, secrets={"aep:clientSecret": emu.client_secret})
         return ws
 
     def op(self, emu: EmulatorProcess, ws: Workspace, op: str, extra: list[str] | None = None) -> dict[str, Any]:
@@ -122,7 +123,7 @@ class Bench:
 
     def baseline(self, emu: EmulatorProcess, lat: Any, n: int, rep: int, kind: str = "baseline") -> None:
         """The sequential script: create, then (up to --baseline-delete-up-to ms) delete."""
-        api = baseline.client(emu.base_url)
+        api = baseline.client(emu.base_url, emu.client_secret)
         sandbox = f"{kind}-n{n}-l{_lat(lat)}-r{rep}"
         pipes = baseline.resolved(n, sandbox)
         emu.reset_metrics()
@@ -153,7 +154,8 @@ class Bench:
     def emulator(self, tag: str, lat: float, faults: dict[str, Any] | None = None) -> EmulatorProcess:
         data = OUT / f"emulator-{tag}"
         shutil.rmtree(data, ignore_errors=True)
-        emu = EmulatorProcess(data_dir=str(data)).start()
+        # A throwaway client secret per emulator: the bench needs no credential of the repository's.
+        emu = EmulatorProcess(data_dir=str(data), client_secret=secrets.token_urlsafe(24)).start()
         emu.set_faults(faults or {"latency_ms": lat})
         return emu
 
@@ -242,7 +244,7 @@ class Bench:
         emu = self.emulator(f"shards-up-l{int(lat)}", lat)
         try:
             for rep in range(self.args.repeat):
-                api = baseline.client(emu.base_url)
+                api = baseline.client(emu.base_url, emu.client_secret)
                 pipes = baseline.resolved(n, f"shards-up-baseline-r{rep}")
                 emu.reset_metrics()
                 t0 = time.perf_counter()

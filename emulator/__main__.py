@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"AEP emulator: {base}\n"
           f"  data dir:      {args.data_dir}\n"
           f"  client id:     {config.DEV_CLIENT_ID}\n"
-          f"  client secret: {config.DEV_CLIENT_SECRET}   (dev-only, documented)\n"
+          f"  client secret: the dev stack's aep:clientSecret (pulumi config get aep:clientSecret --stack dev)\n"
           f"  org id:        {config.DEV_ORG_ID}\n"
           f"  IMS token URL: {base}/ims/token/v3", flush=True)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal under the handler

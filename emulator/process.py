@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from .config import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_ORG_ID, DEV_SCOPES
+from .config import DEV_CLIENT_ID, DEV_ORG_ID, DEV_SCOPES
 
 
 def free_port() -> int:
@@ -26,11 +26,20 @@ def free_port() -> int:
 class EmulatorProcess:
     """A `python -m emulator` child process on a loopback port, with admin helpers."""
 
+    # The dev client's secret `token()` and `session()` use when none was given to this
+    # emulator: unset here (nothing outside tests holds it); tests/conftest.py sets it.
+    client_secret: str | None = None
+
     def __init__(self, data_dir: str | None = None, port: int | None = None, extra_args: list[str] | None = None,
-                 log_path: str | None = None):
+                 log_path: str | None = None, client_secret: str | None = None):
+        """`client_secret`: the dev client's secret for this emulator alone (a throwaway one a
+        benchmark or rehearsal makes), instead of the dev stack's."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="aep-emulator-")
         self.port = port or free_port()
         self.extra_args = list(extra_args or [])
+        if client_secret:
+            self.client_secret = client_secret
+            self.extra_args += ["--client", f"{DEV_CLIENT_ID}:{client_secret}:{DEV_ORG_ID}"]
         self.log_path = log_path or os.path.join(self.data_dir, "emulator.log")
         self.proc: subprocess.Popen | None = None
 
@@ -111,7 +120,11 @@ class EmulatorProcess:
 
     # -- a ready-made authenticated session, as a client of the real API would build -----
 
-    def token(self, client_id: str = DEV_CLIENT_ID, client_secret: str = DEV_CLIENT_SECRET) -> str:
+    def token(self, client_id: str = DEV_CLIENT_ID, client_secret: str | None = None) -> str:
+        """An access token for `client_id` (by default the dev client, with this emulator's own secret)."""
+        client_secret = client_secret or self.client_secret
+        if not client_secret:
+            raise ValueError("token() needs the client secret: pass client_secret, or start the emulator with one")
         r = requests.post(self.base_url + "/ims/token/v3", data={
             "grant_type": "client_credentials", "client_id": client_id,
             "client_secret": client_secret, "scope": DEV_SCOPES}, timeout=10)

@@ -11,6 +11,10 @@ import uuid
 import pytest
 
 from emulator.process import EmulatorProcess
+from tests.support.credentials import DEV_CLIENT_SECRET
+
+# The emulators tests start accept the dev stack's secret, which tests know (emulator/process.py).
+EmulatorProcess.client_secret = DEV_CLIENT_SECRET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

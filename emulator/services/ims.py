@@ -7,6 +7,7 @@ so they survive a restart, like real IMS tokens outlive any one API call.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import time
@@ -20,11 +21,15 @@ from .. import config, kinds
 router = APIRouter()
 
 
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def clients(settings: dict) -> dict[str, tuple[str, str]]:
-    """Every client the emulator accepts: client id -> (secret, org)."""
-    known = {config.DEV_CLIENT_ID: (config.DEV_CLIENT_SECRET, config.DEV_ORG_ID)}
-    known.update(config.EXTRA_CLIENTS)
-    known.update(settings.get("clients") or {})
+    """Every client the emulator accepts: client id -> (SHA-256 of its secret, org)."""
+    known = {config.DEV_CLIENT_ID: (config.DEV_CLIENT_SECRET_SHA256, config.DEV_ORG_ID)}
+    extra = {**config.EXTRA_CLIENTS, **(settings.get("clients") or {})}
+    known.update({cid: (_digest(secret), org) for cid, (secret, org) in extra.items()})
     return known
 
 
@@ -61,7 +66,7 @@ async def token(request: Request):
     known = clients(request.app.state.settings)
     client_id = params["client_id"]
     entry = known.get(client_id)
-    if entry is None or not secrets.compare_digest(entry[0], params["client_secret"]):
+    if entry is None or not secrets.compare_digest(entry[0], _digest(params["client_secret"])):
         return _oauth_error(401, "invalid_client", "invalid client_id or client_secret")
 
     ttl = int(request.app.state.settings.get("token_ttl") or config.DEFAULT_TOKEN_TTL)

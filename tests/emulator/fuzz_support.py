@@ -33,6 +33,7 @@ import yaml
 from emulator import seed
 from emulator.config import DEV_CLIENT_ID, DEV_ORG_ID, TENANT_ID
 from emulator.process import EmulatorProcess
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .data_helpers import DataApi
 from .fs_helpers import FlowApi
@@ -479,7 +480,7 @@ def fuzz_spec(emu: EmulatorProcess, spec_dir, spec_file: str, sandbox: str) -> R
     """Fuzz every operation of `spec_file` that the emulator serves; DELETEs last, so real ids live longest."""
     base = SPECS[spec_file]
     schema = load_schema(apply_baseline(load_raw(spec_dir, spec_file), deviations_for(spec_file)))
-    headers = {"authorization": f"Bearer {emu.token()}", "x-api-key": DEV_CLIENT_ID,
+    headers = {"authorization": f"Bearer {emu.token(client_secret=DEV_CLIENT_SECRET)}", "x-api-key": DEV_CLIENT_ID,
                "x-gw-ims-org-id": DEV_ORG_ID, "x-sandbox-name": sandbox}
     run = Run(emu, base, headers, build_world(emu, sandbox))
     operations = [r.ok() for r in schema.get_all_operations()]

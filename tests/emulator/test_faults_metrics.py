@@ -10,6 +10,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from emulator.process import EmulatorProcess
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .fs_helpers import FlowApi, assert_flow_error
 
@@ -183,7 +184,7 @@ def test_faults_from_cli_flags(tmp_path):
 
 def test_metrics_count_by_route_template_including_tokens_and_faults(fs, emu):
     emu.reset_metrics()
-    fs.emu.token()
+    fs.emu.token(client_secret=DEV_CLIENT_SECRET)
     sid = fs.source()
     fs.get(f"/sourceConnections/{sid}")
     fs.get(f"/sourceConnections/{sid}")
@@ -211,7 +212,7 @@ def test_metrics_reset_and_admin_excluded(fs, emu):
 def test_objects_counts_by_kind_without_tokens(fs, emu):
     before = emu.objects()
     fs.source()
-    fs.emu.token()
+    fs.emu.token(client_secret=DEV_CLIENT_SECRET)
     after = emu.objects()
     assert "token" not in after
     assert after["sourceConnection"] == before.get("sourceConnection", 0) + 1

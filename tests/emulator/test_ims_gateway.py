@@ -7,8 +7,9 @@ import time
 import pytest
 import requests
 
-from emulator.config import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_ORG_ID, DEV_SCOPES
+from emulator.config import DEV_CLIENT_ID, DEV_ORG_ID, DEV_SCOPES
 from emulator.process import EmulatorProcess
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .fs_helpers import FS, FlowApi, assert_flow_error, org2
 
@@ -16,7 +17,7 @@ SPECS = FS + "/connectionSpecs"
 
 
 def _headers(emulator, sandbox: str, **drop_or_set) -> dict[str, str]:
-    h = {"Authorization": f"Bearer {emulator.token()}", "x-api-key": DEV_CLIENT_ID,
+    h = {"Authorization": f"Bearer {emulator.token(client_secret=DEV_CLIENT_SECRET)}", "x-api-key": DEV_CLIENT_ID,
          "x-gw-ims-org-id": DEV_ORG_ID, "x-sandbox-name": sandbox}
     for k, v in drop_or_set.items():
         k = k.replace("_", "-")

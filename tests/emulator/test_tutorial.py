@@ -15,7 +15,8 @@ import urllib.parse
 
 import requests
 
-from emulator.config import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DEV_ORG_ID, DEV_SCOPES, TENANT_ID
+from emulator.config import DEV_CLIENT_ID, DEV_ORG_ID, DEV_SCOPES, TENANT_ID
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .data_helpers import EXPORT, PENDO_EVENT
 

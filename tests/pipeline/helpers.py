@@ -19,6 +19,7 @@ from pulumi.automation.events import EngineEvent, OpType
 
 from emulator import config as dev
 from emulator.process import EmulatorProcess
+from tests.support.credentials import DEV_CLIENT_SECRET
 from tests.support.engine import ROOT, copy_project, stack
 
 FS = "/data/foundation/flowservice"
@@ -93,7 +94,7 @@ class Project:
         config: dict[str, Any] = {
             "aep:endpoint": self.emu.base_url,
             "aep:clientId": dev.DEV_CLIENT_ID,
-            "aep:clientSecret": auto.ConfigValue(dev.DEV_CLIENT_SECRET, secret=True),
+            "aep:clientSecret": auto.ConfigValue(DEV_CLIENT_SECRET, secret=True),
             "aep:orgId": dev.DEV_ORG_ID,
             "aep:sandbox": sandbox,
             "aep:tenantId": dev.TENANT_ID,

@@ -14,6 +14,7 @@ from emulator import config as dev
 from pipelines import export as ex
 from pipelines.spec import load
 from providers.client import AEPClient, AEPSettings
+from tests.support.credentials import DEV_CLIENT_SECRET
 from tests.support.engine import ROOT
 
 from .foreign import Foreign
@@ -28,7 +29,7 @@ LISTINGS = {f"GET /data/foundation/{route}": 1 for route in (
 
 
 def env_for(emu) -> dict[str, str]:
-    return {"AEP_CLIENT_ID": dev.DEV_CLIENT_ID, "AEP_CLIENT_SECRET": dev.DEV_CLIENT_SECRET, "AEP_ORG_ID": dev.DEV_ORG_ID,
+    return {"AEP_CLIENT_ID": dev.DEV_CLIENT_ID, "AEP_CLIENT_SECRET": DEV_CLIENT_SECRET, "AEP_ORG_ID": dev.DEV_ORG_ID,
             "AEP_ENDPOINT": emu.base_url, "AEP_EMULATOR_AUTOSTART": "0", "AEP_RETRY_BUDGET": "5"}
 
 

@@ -17,6 +17,7 @@ from emulator import config as dev
 from pipelines import rehearsal
 from pipelines.spec import load
 from providers.client import AEPSettings, Secret, get_client
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .test_guards_cli import IMS, Cli, _out
 
@@ -36,7 +37,7 @@ def _pipeline(cli: Cli):
 
 
 def _api(cli: Cli):
-    return get_client(AEPSettings(endpoint=cli.base, client_id=dev.DEV_CLIENT_ID, client_secret=Secret(dev.DEV_CLIENT_SECRET),
+    return get_client(AEPSettings(endpoint=cli.base, client_id=dev.DEV_CLIENT_ID, client_secret=Secret(DEV_CLIENT_SECRET),
                                   org_id=dev.DEV_ORG_ID, ims_url=f"{cli.base}/ims/token/v3"))
 
 

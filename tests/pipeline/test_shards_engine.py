@@ -18,6 +18,7 @@ from pulumi import automation as auto
 
 from emulator import config as dev
 from pipelines.shards import shard_of
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 from .helpers import Project, outputs, unique_sandbox
 
@@ -82,7 +83,7 @@ def test_provider_shards_deploy_refresh_and_move_without_touching_aep(tmp_path, 
                 pipeline = r["urn"].split("::")[-1].rsplit("-", 1)[0]
                 assert r["provider"] == ref[f"aep-shard-{shard_of(pipeline, 2)}"], r["urn"]
         exported = stack_export(st)
-        assert dev.DEV_CLIENT_SECRET not in json.dumps(exported)
+        assert DEV_CLIENT_SECRET not in json.dumps(exported)
         for p in providers_in(exported["deployment"]["resources"]).values():
             assert p["inputs"]["aep:endpoint"] == emulator.base_url
             assert p["inputs"]["aep:clientId"] == dev.DEV_CLIENT_ID

@@ -21,6 +21,7 @@ from pulumi import automation as auto
 from emulator import config as dev
 from emulator.process import EmulatorProcess
 from tests.pipeline.helpers import IMS, Project, unique_sandbox
+from tests.support.credentials import DEV_CLIENT_SECRET
 from tests.support.engine import ROOT, copy_project, engine_env, stack
 
 pytestmark = pytest.mark.engine
@@ -62,7 +63,7 @@ class Run:
             self.config_file.write_text(json.dumps(policy_config))
         self.st = stack(self.dir, stack_name, self.state, config={
             "policy-cases:case": case, "aep:endpoint": emu.base_url, "aep:clientId": dev.DEV_CLIENT_ID,
-            "aep:clientSecret": auto.ConfigValue(dev.DEV_CLIENT_SECRET, secret=secret_client),
+            "aep:clientSecret": auto.ConfigValue(DEV_CLIENT_SECRET, secret=secret_client),
             "aep:orgId": dev.DEV_ORG_ID, "aep:sandbox": self.sandbox, "aep:tenantId": dev.TENANT_ID,
             "aep:retryBaseDelay": "0.01",
             # A stack on the local emulator holds no data worth protecting unless it says so:
@@ -141,7 +142,7 @@ def test_a_plaintext_client_secret_in_the_stack_config_is_refused(tmp_path, emu)
     ok, events = run.preview()
     assert not ok and violations(events) == {("no-plaintext-credentials", "mandatory", "events-schema")}, events
     assert "aep:clientSecret as plaintext config" in events[0][3] and "pulumi config set --secret" in events[0][3]
-    assert dev.DEV_CLIENT_SECRET not in events[0][3], "the secret itself is never reported"
+    assert DEV_CLIENT_SECRET not in events[0][3], "the secret itself is never reported"
 
 
 def test_datasets_of_a_dev_stack_need_no_protection(tmp_path, emu):

@@ -25,6 +25,7 @@ from providers import (
     XdmSchemaProvider,
 )
 from providers.models import HTTP_STREAMING_SPEC, PENDO_SPEC
+from tests.support.credentials import DEV_CLIENT_SECRET
 
 FS = "/data/foundation/flowservice"
 SR = "/data/foundation/schemaregistry"
@@ -61,7 +62,7 @@ class Harness:
         self.config = {
             "aep:endpoint": emu.base_url,
             "aep:clientId": dev.DEV_CLIENT_ID,
-            "aep:clientSecret": dev.DEV_CLIENT_SECRET,
+            "aep:clientSecret": DEV_CLIENT_SECRET,
             "aep:orgId": dev.DEV_ORG_ID,
             "aep:retryBaseDelay": "0.01",
             "aep:retryBudget": "10",

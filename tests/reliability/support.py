@@ -25,6 +25,7 @@ from emulator import config as dev
 from emulator.process import EmulatorProcess
 from tests.conftest import kill_marked
 from tests.pipeline.helpers import copy_real_project
+from tests.support.credentials import DEV_CLIENT_SECRET
 from tests.support.engine import engine_env, require_cli
 
 IMS = "POST /ims/token/v3"
@@ -58,7 +59,7 @@ class Deployment:
     """One project copy + backend + stack `name` on `emu`, in `sandbox`, with N bench pipelines."""
 
     def __init__(self, tmp: pathlib.Path, emu: EmulatorProcess, sandbox: str, pipelines: int = 1,
-                 name: str = "rel", config: dict[str, str] | None = None, secret: str = dev.DEV_CLIENT_SECRET,
+                 name: str = "rel", config: dict[str, str] | None = None, secret: str = DEV_CLIENT_SECRET,
                  client_id: str = dev.DEV_CLIENT_ID, env: dict[str, str] | None = None,
                  share: "Deployment | None" = None):
         """`share`: another Deployment whose project copy and backend this stack joins."""
@@ -235,7 +236,7 @@ def recover_after_crash(d: Deployment) -> dict[str, Any]:
     # 3. Pending creates: find each by its name in AEP and delete what the dead run made.
     pending = [op for op in d.export()["deployment"].get("pending_operations") or [] if op["type"] == "creating"]
     out["pending_creates"] = len(pending)
-    api = AEPClient(AEPSettings(client_id=dev.DEV_CLIENT_ID, client_secret=Secret(dev.DEV_CLIENT_SECRET),
+    api = AEPClient(AEPSettings(client_id=dev.DEV_CLIENT_ID, client_secret=Secret(DEV_CLIENT_SECRET),
                                 org_id=dev.DEV_ORG_ID, endpoint=d.emu.base_url,
                                 ims_url=d.emu.base_url + "/ims/token/v3"))
     out["orphans_deleted"], out["never_created"] = [], []

@@ -20,9 +20,9 @@ import sys
 import pytest
 import yaml
 
-from emulator import config as dev
 from tests.pipeline.helpers import MANAGED_KINDS, copy_real_project
 from tests.reliability.support import Deployment, recover_after_crash, wait_for
+from tests.support.credentials import DEV_CLIENT_SECRET
 from tests.support.engine import require_cli
 
 from .s3server import LOCKS, MotoS3
@@ -107,7 +107,7 @@ def test_up_drift_destroy_of_the_dev_stack_keep_the_state_in_the_bucket(tmp_path
     resources = json.loads(raw)["checkpoint"]["latest"]["resources"]
     # The 8 of `make up`'s summary (the stack, the component, six AEP objects), plus their provider.
     assert len([r for r in resources if not r["type"].startswith("pulumi:providers:")]) == 8
-    assert dev.DEV_CLIENT_SECRET not in raw, "the client secret is in the state in plaintext"
+    assert DEV_CLIENT_SECRET not in raw, "the client secret is in the state in plaintext"
 
     drift = cli(project, env, "drift", "--stack", "dev")
     assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
@@ -215,7 +215,7 @@ def test_secrets_move_from_the_passphrase_to_an_awskms_key(tmp_path, s3, fresh_e
     env = {k: v for k, v in d.env.items() if k != "PULUMI_CONFIG_PASSPHRASE"}
     up = cli(d.dir, env, "up", "--stack", "kms")
     assert up.returncode == 0 and "8 unchanged" in up.stdout, output(up)[-4000:]
-    assert dev.DEV_CLIENT_SECRET not in s3.read(BUCKET, f"{STACKS}kms.json")
+    assert DEV_CLIENT_SECRET not in s3.read(BUCKET, f"{STACKS}kms.json")
 
     # The stack leaves the backend (`make destroy` + `pulumi stack rm`); its committed file stays.
     gone = cli(d.dir, env, "destroy", "--remove", "--stack", "kms")
