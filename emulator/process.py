@@ -131,11 +131,12 @@ class EmulatorProcess:
         r.raise_for_status()
         return r.json()["access_token"]
 
-    def session(self, sandbox: str = "dev", org: str = DEV_ORG_ID) -> requests.Session:
+    def session(self, sandbox: str = "dev", org: str = DEV_ORG_ID, client_id: str = DEV_CLIENT_ID,
+                client_secret: str | None = None) -> requests.Session:
         s = requests.Session()
         s.headers.update({
-            "Authorization": f"Bearer {self.token()}",
-            "x-api-key": DEV_CLIENT_ID,
+            "Authorization": f"Bearer {self.token(client_id, client_secret)}",
+            "x-api-key": client_id,
             "x-gw-ims-org-id": org,
             "x-sandbox-name": sandbox,
         })
