@@ -3,9 +3,12 @@
     from providers import XdmSchema, Dataset, SourceConnection, TargetConnection, MappingSet, Dataflow
     from providers import IdentityNamespace, IdentityDescriptor
 
-Importing this package has no side effects (no resources, no config reads, no network), but
-for one inside the dynamic-provider server: provider errors there are shown without a traceback
-(`base._quiet_provider_errors`).
+Importing this package makes no resources, reads no config and makes no network call. It changes
+two things in the Pulumi SDK:
+- inside the dynamic-provider server, provider errors are shown without a traceback
+  (`base._quiet_provider_errors`) and its RPC pool is widened (`rpc_workers`);
+- in a program, each resource's provider is pickled through one sorting layer
+  (`sdk_serialize`). The SDK adds one more layer per resource, until a RecursionError.
 The provider classes are pickled into Pulumi state *by reference* (module + class name), so
 these module paths and class names must stay importable; leave an alias behind if one moves.
 """

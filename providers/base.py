@@ -48,7 +48,7 @@ from pulumi.output import Unknown, contains_unknowns
 from pulumi.runtime.rpc import UNKNOWN
 from pydantic import BaseModel, ValidationError
 
-from . import rpc_workers
+from . import rpc_workers, sdk_serialize
 from .client import (
     CONFIG_KEYS,
     AEPClient,
@@ -489,3 +489,6 @@ __all__ = ["ONE_WAY_DOOR", "AEPProvider", "Managed", "Passive", "ProviderError",
 _quiet_provider_errors()
 # In the provider server: more than the SDK's 4 RPCs at once (providers/rpc_workers.py).
 rpc_workers.widen()
+# In the program: each resource's provider pickled through one sorting layer, not one more per
+# resource (past about 985 resources the SDK's nesting is a RecursionError; providers/sdk_serialize.py).
+sdk_serialize.install()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
-from pulumi.dynamic import Resource
 from pydantic import Field, model_validator
 
 from . import sources
@@ -26,6 +25,7 @@ from .models import (
     Passive,
     spec_error,
 )
+from .resource import Resource
 
 
 class BaseConnectionArgs(ConnectionArgs):

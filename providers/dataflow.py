@@ -11,7 +11,6 @@ import re
 from typing import Annotated, Any, ClassVar
 
 import pulumi
-from pulumi.dynamic import Resource
 from pydantic import model_validator
 
 from . import sources
@@ -29,6 +28,7 @@ from .models import (
     Percent,
     Version,
 )
+from .resource import Resource
 from .transport import plain
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Mapping, Sequence
 
 import pulumi
-from pulumi.dynamic import Resource
 from pydantic import AfterValidator, Field
 
 from .base import AEPProvider, member_ops, resource_args
 from .client import AEPClient
 from .models import DATASET_SCHEMA_FORMAT, DEFAULT_DESCRIPTION, AEPArgs, InputError, Managed, Name, Passive
+from .resource import Resource
 
 
 def _tags(v: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -7,9 +7,10 @@ every message, path and body before an error is built.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 MASK = "********"
 

@@ -14,12 +14,13 @@ import re
 from typing import Annotated, Any, ClassVar
 
 import pulumi
-from pulumi.dynamic import DiffResult, Resource
+from pulumi.dynamic import DiffResult
 from pydantic import AfterValidator
 
 from .base import AEPProvider, ProviderError, resource_args
 from .client import IDENTITY_DESCRIPTOR, AEPClient, BadRequest
 from .models import AEPArgs, InputError, Managed, Version, namespace_code
+from .resource import Resource
 
 log = logging.getLogger("providers")
 

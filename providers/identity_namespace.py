@@ -14,7 +14,7 @@ import logging
 from typing import Annotated, Any, ClassVar
 
 import pulumi
-from pulumi.dynamic import DiffResult, Resource
+from pulumi.dynamic import DiffResult
 from pydantic import AfterValidator
 
 from .base import ONE_WAY_DOOR, AEPProvider, ProviderError, checked_this_run, error_cause, resource_args
@@ -29,6 +29,7 @@ from .models import (
     Name,
     namespace_code,
 )
+from .resource import Resource
 
 log = logging.getLogger("providers")
 

@@ -14,12 +14,12 @@ from typing import Annotated, Any, ClassVar, Sequence
 from typing import Mapping as MappingType
 
 import pulumi
-from pulumi.dynamic import Resource
 from pydantic import Field, model_validator
 
 from .base import AEPProvider, resource_args
 from .client import AEPClient, AEPError
 from .models import TARGET_SCHEMA_FORMAT, AEPArgs, InputError, Managed, Mapping, Name, Passive, no_spaces
+from .resource import Resource
 
 log = logging.getLogger("providers")
 

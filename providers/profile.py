@@ -15,11 +15,11 @@ import logging
 from typing import Annotated, ClassVar
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from .base import AEPProvider, resource_args
 from .client import AEPClient
 from .models import AEPArgs, InputError, Managed
+from .resource import Resource
 
 log = logging.getLogger("providers")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import pulumi
-from pulumi.dynamic import Resource
 
 from .base import resource_args
 from .connection import ConnectionArgs, ConnectionProvider
@@ -21,6 +20,7 @@ from .models import (
     Managed,
     no_spaces,
 )
+from .resource import Resource
 
 
 class TargetConnectionArgs(ConnectionArgs):

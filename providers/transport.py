@@ -10,6 +10,7 @@ IMS token request goes through the same loop. Errors are typed in providers/erro
 from __future__ import annotations
 
 import email.utils
+import importlib
 import itertools
 import json
 import logging
@@ -22,13 +23,29 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-import requests
 import tenacity
-from requests.adapters import HTTPAdapter
 
 from .errors import MASK, AEPError, AuthError, TransportError, http_error
 
 log = logging.getLogger("providers.client")
+
+
+class _OnFirstUse:
+    """A module imported when one of its names is first used.
+
+    `requests` (with urllib3) takes about 0.09 s to import, and both the program and the
+    provider process import this module; a no-op preview calls no AEP API in either, so it
+    never pays for it. The import lock makes the first use safe from any thread.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+requests: Any = _OnFirstUse("requests")
 
 DEFAULT_ENDPOINT = "https://platform.adobe.io"
 DEFAULT_IMS_URL = "https://ims-na1.adobelogin.com/ims/token/v3"
@@ -272,7 +289,7 @@ class Transport:
         if s is None:
             s = requests.Session()
             # Retries are ours, with per-method safety rules; urllib3 must not add its own.
-            adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=4)
+            adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=4)
             s.mount("http://", adapter)
             s.mount("https://", adapter)
             self._local.session = s

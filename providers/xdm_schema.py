@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any, ClassVar, Mapping
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, Resource
+from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import contains_unknowns
 from pydantic import AfterValidator
 
@@ -35,6 +35,7 @@ from .models import (
     normalize_tenant,
     xdm_class,
 )
+from .resource import Resource
 
 _DEFINITION = "customFields"
 # AEP's answer to a create whose title another object of that kind already has.
