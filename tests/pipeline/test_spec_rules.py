@@ -224,6 +224,25 @@ def test_yaml_errors_name_the_file_and_the_line(tmp_path, text, expected):
     assert "<unicode string>" not in msg and "\n" not in msg
 
 
+def test_libyaml_reads_every_spec_file_as_the_python_loader_does(tmp_path):
+    # The fast path (pipelines/yamlfile.py): libyaml parses, and a file it refuses is read again
+    # by StrictLoader for its errors (the cases above). A valid file must give the same data.
+    import pathlib  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from bench.spec import spec  # noqa: PLC0415
+    from pipelines import yamlfile  # noqa: PLC0415
+
+    assert yamlfile._FastStrictLoader is not None, "the pinned PyYAML wheel ships libyaml"
+    root = pathlib.Path(__file__).resolve().parents[2]
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(spec(3), sort_keys=False))
+    files = [root / "pipelines.yaml", *sorted((root / "examples").glob("*.yaml")), tmp_path / "bench.yaml"]
+    for path in files:
+        text = path.read_text()
+        assert yamlfile.load_file(path, path.name) == yaml.load(text, Loader=yamlfile.StrictLoader), path
+
+
 def test_a_typo_at_the_top_level_is_reported_where_it_is_with_a_suggestion(tmp_path):
     assert file_problems(tmp_path, "pipeline:\n  - name: pendo\n") == [
         "pipeline: unknown top-level key: did you mean 'pipelines'? the file holds one key, `pipelines:`, a list of "
