@@ -37,28 +37,30 @@ _SDK_LAYERS = ("serialize_provider.<locals>.batch_set_items_sorted_before_py14",
 _FREE_VARIABLE = ("unsorted_batch_setitems",)
 
 
-def layers(method: Any = None) -> int:
-    """How many of the SDK's sorting wrappers sit on the pure-Python pickler's `_batch_setitems`."""
-    f, depth = pickle._Pickler.__dict__.get("_batch_setitems") if method is None else method, 0
-    while _is_layer(f):
-        f, depth = f.__closure__[0].cell_contents, depth + 1
-    return depth
-
-
 def _is_layer(f: Any) -> bool:
     code = getattr(f, "__code__", None)
     return (getattr(f, "__qualname__", "") in _SDK_LAYERS and code is not None
             and code.co_freevars == _FREE_VARIABLE and f.__closure__ is not None)
 
 
+def _peel(f: Any) -> tuple[Any, int]:
+    """The method under the SDK's wrappers on `f`, and how many there were."""
+    depth = 0
+    while _is_layer(f):
+        f, depth = f.__closure__[0].cell_contents, depth + 1
+    return f, depth
+
+
+def layers() -> int:
+    """How many of the SDK's sorting wrappers sit on the pure-Python pickler's `_batch_setitems`."""
+    return _peel(pickle._Pickler.__dict__.get("_batch_setitems"))[1]
+
+
 def plain() -> None:
     """Put the standard library's `_batch_setitems` back on the pure-Python pickler."""
-    f = pickle._Pickler.__dict__.get("_batch_setitems")
-    if not _is_layer(f):
-        return
-    while _is_layer(f):
-        f = f.__closure__[0].cell_contents
-    pickle._Pickler._batch_setitems = f
+    method, depth = _peel(pickle._Pickler.__dict__.get("_batch_setitems"))
+    if depth:
+        pickle._Pickler._batch_setitems = method
 
 
 def _one_layer(sdk: Callable[[Any], str]) -> Callable[[Any], str]:
