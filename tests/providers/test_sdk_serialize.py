@@ -67,3 +67,4 @@ def test_plain_peels_only_the_sdks_layers():
     import pickle  # noqa: PLC0415
 
     assert pickle._Pickler._batch_setitems.__qualname__ == "_Pickler._batch_setitems"
+
