@@ -5,9 +5,8 @@ Everything lives in the `pipelines` package; see the README and docs/pipelines.m
 
 import pulumi
 
-from pipelines import sdk_logs, sdk_wait, shards, stack_traces
+from pipelines import build_overlap, sdk_logs, sdk_wait, shards, stack_traces
 from pipelines.spec import SpecError, load_from_stack
-from pipelines.streaming import build
 from providers import rpc_workers
 
 try:
@@ -20,18 +19,26 @@ try:
     sdk_wait.apply(sdk_wait.from_stack())
     # The SDK's per-resource debug messages, one blocking engine call each (aep-pipelines:sdkDebugLogs).
     sdk_logs.apply(sdk_logs.from_stack())
+    # Each pipeline's registrations leave while the next is built (aep-pipelines:overlapBuild).
+    overlap = build_overlap.from_stack()
 except (SpecError, shards.ShardConfigError, stack_traces.StackTraceConfigError, sdk_wait.OutputWaitConfigError,
-        sdk_logs.SdkLogsConfigError, rpc_workers.RpcWorkersConfigError) as err:
+        sdk_logs.SdkLogsConfigError, rpc_workers.RpcWorkersConfigError,
+        build_overlap.OverlapBuildConfigError) as err:
     # RunError: the message alone, no traceback; raised before any resource is registered,
     # so an invalid spec or setting never reaches AEP.
     raise pulumi.RunError(str(err)) from None
 
+
+def export(built: dict) -> None:
+    """The stack's outputs: every pipeline's ids under `pipelines`, and a lone pipeline's at the top level."""
+    outputs = {name: p.outputs() for name, p in built.items()}
+    pulumi.export("pipelines", outputs)
+    if len(outputs) == 1:
+        # One pipeline, the usual case: its outputs at the top level too (`pulumi stack output webhookUrl`).
+        for key, value in next(iter(outputs.values())).items():
+            pulumi.export(key, value)
+
+
 # One provider process with a wide RPC pool (providers/rpc_workers.py), or K of them as
 # aep-pipelines:providerShards says or an SDK without the wide pool needs (pipelines/shards.py).
-built = build(specs, shards.providers(shard_count))
-outputs = {name: p.outputs() for name, p in built.items()}
-pulumi.export("pipelines", outputs)
-if len(outputs) == 1:
-    # One pipeline, the usual case: its outputs at the top level too (`pulumi stack output webhookUrl`).
-    for key, value in next(iter(outputs.values())).items():
-        pulumi.export(key, value)
+build_overlap.run(overlap, specs, shards.providers(shard_count), export)

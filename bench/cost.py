@@ -41,8 +41,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str], list[str]]] = {
     # What main did before this work: one provider process with the SDK's 4 workers, the SDK's
     # own end-of-program wait, its full stack traces and its per-resource debug messages.
     "main": ({"aep-pipelines:providerShards": "0", "aep-pipelines:linearOutputWait": "false",
-              "aep-pipelines:recordStackTraces": "true", "aep-pipelines:sdkDebugLogs": "true"},
+              "aep-pipelines:recordStackTraces": "true", "aep-pipelines:sdkDebugLogs": "true",
+              "aep-pipelines:overlapBuild": "false"},
              {"AEP_PROVIDER_RPC_WORKERS": "4"}, []),
+    "no-overlap-build": ({"aep-pipelines:overlapBuild": "false"}, {}, []),
     "no-stack-traces": ({"aep-pipelines:recordStackTraces": "false"}, {}, []),
     "gzip": ({}, {"PULUMI_DIY_BACKEND_GZIP": "true"}, []),
     "zstd": ({}, {"PULUMI_DIY_BACKEND_ZSTD": "true"}, []),

@@ -21,7 +21,7 @@ that forces replacement would plan a replacement that `up` never performs.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import pulumi
 
@@ -187,19 +187,23 @@ class PendoPipeline(StreamingPipeline):
         super().__init__(name, pipeline, opts, type_token="aep-pipelines:index:PendoPipeline", namespaces=namespaces)
 
 
-def build(pipelines: list[Pipeline],
-          providers: Sequence[pulumi.ProviderResource] = ()) -> dict[str, StreamingPipeline]:
+def build_each(pipelines: list[Pipeline], providers: Sequence[pulumi.ProviderResource] = ()
+               ) -> Iterator[tuple[str, StreamingPipeline]]:
     """The stack's custom identity namespaces, then one component per pipeline (Pendo sources
-    through the Pendo preset); with provider shards (pipelines.shards), each on the shard its
-    name hashes to."""
+    through the Pendo preset), yielded as each is built; with provider shards (pipelines.shards),
+    each on the shard its name hashes to."""
     namespaces: dict[tuple[str, str], IdentityNamespace] = {}
     for (sandbox, key), ns in identity.declared([("", p) for p in pipelines]).items():
         # Namespaces are the sandbox's, not one pipeline's: other pipelines use them by code.
         res = f"namespace-{sandbox}-{key}"
         namespaces[(sandbox, key)] = IdentityNamespace(res, **ns, sandbox=sandbox, opts=options_for(res, providers))
-    out: dict[str, StreamingPipeline] = {}
     for p in pipelines:
         cls = PendoPipeline if p.source_kind == "pendo" else StreamingPipeline
         # The shard follows the first name, so a rename keeps the pipeline on its provider.
-        out[p.name] = cls(p.name, p, opts=options_for(p.identity, providers), namespaces=namespaces)
-    return out
+        yield p.name, cls(p.name, p, opts=options_for(p.identity, providers), namespaces=namespaces)
+
+
+def build(pipelines: list[Pipeline],
+          providers: Sequence[pulumi.ProviderResource] = ()) -> dict[str, StreamingPipeline]:
+    """Every pipeline of `build_each`, by name, built in one go."""
+    return dict(build_each(pipelines, providers))
