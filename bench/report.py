@@ -186,11 +186,14 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
         w("")
         w("`python -m bench.cost` inside the run: `pulumi up` of N new pipelines and a no-op `pulumi preview`, "
           "each variant on its own stack, interleaved. `main` is what main did before this work (one provider "
-          "process with the SDK's 4 workers, the SDK's own end-of-program wait, full stack traces and the SDK's "
-          "debug messages: `AEP_PROVIDER_RPC_WORKERS=4`, `aep-pipelines:providerShards=0`, "
-          "`linearOutputWait=false`, `recordStackTraces=true`, `sdkDebugLogs=true`); `default` what a new stack "
+          "process with the SDK's 4 workers, the SDK's own end-of-program wait, full stack traces, the SDK's "
+          "debug messages and every pipeline built before any registration leaves: "
+          "`AEP_PROVIDER_RPC_WORKERS=4`, `aep-pipelines:providerShards=0`, `linearOutputWait=false`, "
+          "`recordStackTraces=true`, `sdkDebugLogs=true`, `overlapBuild=false`); `default` what a new stack "
           "gets (one process with the wide pool, the linear wait, the project's frames, no SDK debug messages, "
-          "the `--parallel` `make up` passes); `no-stack-traces` adds `aep-pipelines:recordStackTraces=false`. "
+          "each pipeline's registrations sent while the next is built, the `--parallel` `make up` passes); "
+          "`no-overlap-build` is the default with `aep-pipelines:overlapBuild=false`; `no-stack-traces` adds "
+          "`aep-pipelines:recordStackTraces=false`. "
           "State bytes are the state file's JSON divided by its resources; CPU seconds are sampled from "
           "/proc for every process the CLI starts (engine: the `pulumi` CLI; program: the Python program; "
           "provider(s): the dynamic-provider processes).")

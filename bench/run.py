@@ -47,7 +47,7 @@ MODEL_FAULTS = {"seed": 14, "latency": {
     "jitter": {"distribution": "lognormal", "sigma": 0.3}}}
 # Engine cost per resource: what main did (one provider process, the SDK's own wait), the new
 # default (shards from the stack's size, the linear wait) and the opt-out of full stack traces.
-COST_VARIANTS = ("main", "default", "no-stack-traces")
+COST_VARIANTS = ("main", "default", "no-overlap-build", "no-stack-traces")
 
 # Which provider resource each emulator route belongs to.
 ROUTE_KINDS = (
