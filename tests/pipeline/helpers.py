@@ -12,6 +12,7 @@ import pathlib
 import uuid
 from typing import Any
 
+import pytest
 import requests
 import yaml
 from pulumi import automation as auto
@@ -153,6 +154,25 @@ class Project:
         ims = m["requests"].get(IMS, 0)
         return {"reads": m["reads"], "writes": m["writes"] - ims, "ims": ims,
                 "requests": {k: v for k, v in m["requests"].items() if k != IMS}}
+
+
+def assert_plans_nothing(project: Project, st: auto.Stack) -> None:
+    """A no-op preview: no resource changes (the default provider's config is internal to it,
+    as for any stack setting) and no AEP call."""
+    project.emu.reset_metrics()
+    _, plan = project.preview(st, expect_no_changes=True)
+    assert {n: ops for n, ops in plan.ops.items() if not n.startswith("default")} == {}, plan.ops
+    assert project.emu.metrics()["total"] == 0
+
+
+def refusal(st: auto.Stack, key: str, value: str) -> str:
+    """The message of a preview with stack setting `key` = `value`, which the program must
+    refuse without a Python traceback."""
+    st.set_config(key, auto.ConfigValue(value))
+    with pytest.raises(auto.errors.CommandError) as err:
+        st.preview(on_output=lambda _l: None)
+    assert "Traceback" not in str(err.value)
+    return str(err.value)
 
 
 def outputs(result: auto.UpResult | auto.Stack) -> dict[str, Any]:
