@@ -37,7 +37,8 @@ def test_a_bad_setting_names_the_key_and_the_fix():
 SEEN = textwrap.dedent("""
     import json, sys
     import pulumi
-    from pulumi.runtime import stack
+    from pulumi.runtime.settings import set_root_resource
+    from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
     registered = []
@@ -51,10 +52,14 @@ SEEN = textwrap.dedent("""
             return {}
 
     pulumi.runtime.set_mocks(Mocks(), preview=True)
+    set_root_resource(None)  # run_in_stack makes the stack, as the language host does
 
     from pipelines import build_overlap, streaming
     from pipelines.spec import load
 
+    # A pause long enough for a whole pipeline's chain of registrations (each waits for its
+    # parent's URN and its inputs' ids) on any machine; the default is shorter.
+    build_overlap.PAUSE_S = 0.05
     seen = {}
     init = streaming.PendoPipeline.__init__
 
@@ -65,18 +70,11 @@ SEEN = textwrap.dedent("""
     streaming.PendoPipeline.__init__ = counting_init
     pipes = load([{"name": "first"}, {"name": "second"}, {"name": "third"}], sandbox="dev", tenant_id="extconndev")
 
-    async def main():
-        built = {}
-        if sys.argv[1] == "overlap":
-            # A pause long enough for a whole pipeline's chain of registrations (each waits for
-            # its parent's URN and its inputs' ids) on any machine; the default is shorter.
-            await build_overlap.build(pipes, export=built.update, pause_s=0.05)
-        else:
-            built.update(streaming.build(pipes))
-        seen["built"] = sorted(built)
-        await stack.wait_for_rpcs()
+    def program():
+        # What __main__.py does, with the setting from the command line.
+        build_overlap.run(sys.argv[1] == "overlap", pipes, (), lambda built: seen.update(exported=sorted(built)))
 
-    _sync_await(main())  # on the SDK's own event loop, as the language host runs a program
+    _sync_await(run_in_stack(program))  # the SDK's entry for a program, on its own event loop
     seen["total"] = len(registered)
     print(json.dumps(seen))
 """)
@@ -91,7 +89,7 @@ def seen(mode: str) -> dict:
 def test_each_pipeline_is_registered_while_the_next_is_built():
     assert 0 < build_overlap.PAUSE_S < 0.01
     got = seen("overlap")
-    assert got["built"] == ["first", "second", "third"]
+    assert got["exported"] == ["first", "second", "third"]
     per_pipeline = got["total"] // 3
     # The component and its six AEP objects: all of the first pipeline's, before the second begins.
     assert per_pipeline == 7
@@ -103,7 +101,7 @@ def test_each_pipeline_is_registered_while_the_next_is_built():
 def test_built_at_once_nothing_leaves_before_the_end():
     """The control: without the pauses the same program registers nothing while it builds."""
     got = seen("at-once")
-    assert got["built"] == ["first", "second", "third"]
+    assert got["exported"] == ["first", "second", "third"]
     assert got["total"] == 21
     assert got["first"] == got["second"] == got["third"] == 0
 
