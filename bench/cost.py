@@ -171,7 +171,9 @@ def state_cost(path: pathlib.Path) -> dict[str, Any]:
             "field_bytes": dict(sorted(fields.items(), key=lambda kv: -kv[1]))}
 
 
-def run_variant(emu: EmulatorProcess, out: pathlib.Path, name: str, n: int, rep: int) -> dict[str, Any]:
+def run_variant(emu: EmulatorProcess, out: pathlib.Path, name: str, n: int, rep: int,
+                keep_state: pathlib.Path | None = None) -> dict[str, Any]:
+    """`up` then a no-op `preview` of N pipelines on a new stack; `keep_state` gets a copy of the state."""
     config, env, flags = VARIANTS[name]
     # The --parallel pipelines.cli passes for the shard count in effect, as `make up` runs it.
     wide = env.get("AEP_PROVIDER_RPC_WORKERS") != "4"
@@ -192,6 +194,8 @@ def run_variant(emu: EmulatorProcess, out: pathlib.Path, name: str, n: int, rep:
     row = {"kind": "cost", "variant": name, "n": n, "rep": rep, "up": up, "preview": preview,
            "up_calls": up_calls, "preview_calls": emu.metrics()["total"], "state": state_cost(state_file(ws)),
            "load1": round(os.getloadavg()[0], 2)}
+    if keep_state is not None:
+        shutil.copyfile(state_file(ws), keep_state)
     shutil.rmtree(out / tag, ignore_errors=True)
     return row
 
