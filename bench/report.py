@@ -200,6 +200,21 @@ def write_report(results: list[dict[str, Any]], sizes: list[int], latencies: lis
         w("")
         lines.extend(cost_lines)
         w("")
+    floor_lines = report_goals.floor(results)
+    if floor_lines:
+        w("## The engine's floor (0 ms)")
+        w("")
+        w("`python -m bench.floor` inside the run: after a real `up` of N pipelines (`default`), a program "
+          "registers exactly the graph its state holds (the same components, dynamic-resource types and names, "
+          "parents, dependencies, ids and stack outputs) with nothing else: `floor` gives each resource no "
+          "inputs and no outputs, `inputs-once` gives it the real resource's inputs and nothing of them in its "
+          "outputs, one stack frame each. No change to what the resources hold can make `up` faster than "
+          "`floor`; `inputs-once` is the least a design that keeps the desired state can store. `main` and "
+          "`default` are the cost study's; `skip-checkpoints` is the default with `PULUMI_SKIP_CHECKPOINTS=true` "
+          "(a diagnostic: the part of `up` that is not checkpoints). Interleaved on one emulator.")
+        w("")
+        lines.extend(floor_lines)
+        w("")
     model_lines = report_goals.model(results)
     if model_lines:
         w("## A latency model closer to AEP")

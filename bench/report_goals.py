@@ -1,5 +1,6 @@
 """The parts of docs/benchmarks.md that judge the goals of issue 14: the goals table, the
-fitted growth per operation, the engine cost per resource, the AEP-like latency model."""
+fitted growth per operation, the engine cost per resource, the engine's floor, the AEP-like
+latency model."""
 
 from __future__ import annotations
 
@@ -56,8 +57,18 @@ def goals(results: list[dict[str, Any]]) -> list[tuple[str, bool | str, str]]:
         b, a = _med([r["up"] for r in before]), _med([r["up"] for r in after])
         out.append((goal, b / a >= 2, f"before (`main`: one provider process with the SDK's 4 workers, its wait, "
                                       f"traces, debug messages and build at once) {b:.1f} s, "
-                                      f"after (the default) {a:.1f} s: {b / a:.2f}x"))
+                                      f"after (the default) {a:.1f} s: {b / a:.2f}x{_floor_note(results)}"))
     return out
+
+
+def _floor_note(results: list[dict[str, Any]]) -> str:
+    """The floor study's bound on the halving goal, when the run has it."""
+    rows = {v: _pick(results, kind="floor", variant=v) for v in ("floor", "inputs-once")}
+    if not all(rows.values()):
+        return ""
+    f, i = (statistics.median(r["up"]["seconds"] for r in rs) for rs in rows.values())
+    return (f". The engine's floor for the same graph with no payload is {f:.1f} s, and {i:.1f} s with only the "
+            f"inputs stored (below)")
 
 
 def growth(results: list[dict[str, Any]], sizes: list[int], latencies: list[float]) -> list[str]:
@@ -109,6 +120,34 @@ def cost(results: list[dict[str, Any]]) -> list[str]:
                      f"{per:.0f} | {traces:.0f} | {cpu.get('engine', 0):.2f} | {cpu.get('program', 0):.2f} | "
                      f"{cpu.get('provider', 0):.2f} | {1000 * total / st['resources']:.1f} | "
                      f"{r['up_calls']} / {r['preview_calls']} |")
+    return lines
+
+
+def floor(results: list[dict[str, Any]]) -> list[str]:
+    """The engine's floor table (bench/floor.py rows) and what halving `main`'s `up` would need."""
+    rows = _pick(results, kind="floor")
+    if not rows:
+        return []
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(r["variant"], []).append(r)
+    med = {v: statistics.median(r["up"]["seconds"] for r in rs) for v, rs in by.items()}
+    lines = [f"N = {rows[0]['n']} pipelines, 0 ms.", "",
+             "| variant | `up` wall, each run | median | engine CPU (median) | state bytes / resource | AEP calls |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for v, rs in by.items():
+        walls = ", ".join(f"{r['up']['seconds']:.2f}" for r in rs)
+        engine = statistics.median(r["up"]["cpu"].get("engine", 0.0) for r in rs)
+        st = rs[-1]["state"]
+        lines.append(f"| {v} | {walls} s | {med[v]:.2f} s | {engine:.2f} s | "
+                     f"{st['json_bytes'] // st['resources']} | {rs[-1]['up_calls']} |")
+    if "main" in med and "floor" in med:
+        lines += ["", f"Halving `main`'s {med['main']:.2f} s needs {med['main'] / 2:.2f} s or less. The floor, "
+                      f"the same graph with no payload at all, takes {med['floor']:.2f} s "
+                      f"({med['main'] / med['floor']:.2f}x)."]
+        if "inputs-once" in med:
+            lines[-1] += (f" With each resource's real inputs stored once and nothing of them in its outputs: "
+                          f"{med['inputs-once']:.2f} s ({med['main'] / med['inputs-once']:.2f}x).")
     return lines
 
 

@@ -28,7 +28,7 @@ from emulator.process import EmulatorProcess
 from pipelines import shards as provider_shards
 from providers import rpc_workers
 
-from . import baseline, cost
+from . import baseline, cost, floor
 from .engine import ROOT, Workspace
 from .report import DOCS, OPS, machine, plot, write_report
 from .spec import spec
@@ -191,6 +191,11 @@ class Bench:
         for row in cost.study(OUT, self.args.cost_sizes, list(COST_VARIANTS), 1):
             self.results.append(row)
 
+    def floor(self) -> None:
+        """The engine's floor (bench/floor.py): the real stack's graph without its payload, beside
+        `main`, the default and the default without checkpoints, --repeat times interleaved."""
+        self.results.extend(floor.study(OUT, self.args.floor_size, self.args.repeat))
+
     def ceiling(self) -> None:
         """The 4-call ceiling: one provider process vs K explicit ones, with the engine's default
         parallelism or a raised one, and (diagnostic) with checkpoints off."""
@@ -283,6 +288,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--model-size", type=int, default=10,
                     help="N of the AEP-like latency model study (reads 150 ms, writes 500 ms, jitter); 0 skips it")
     ap.add_argument("--cost-sizes", default="10,50", help="N of the engine cost per resource study; empty skips it")
+    ap.add_argument("--floor-size", type=int, default=50,
+                    help="N of the engine's floor study (bench/floor.py; default 50); 0 skips it")
     ap.add_argument("--no-ceiling", action="store_true", help="skip the 4-call ceiling study (its grid of variants)")
     ap.add_argument("--no-shards-up", action="store_true",
                     help="skip the study of `up` past the 4-call ceiling (the SDK's pool, shards, the default)")
@@ -303,7 +310,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--shards must be at least 1: the studies compare K shards with one provider process")
     if args.quick:
         args.sizes, args.latencies, args.repeat, args.no_ceiling, args.no_shards_up = "1,10", "0,100", 1, True, True
-        args.model_size, args.cost_sizes = 0, ""
+        args.model_size, args.cost_sizes, args.floor_size = 0, "", 0
     try:
         args.sizes = [int(x) for x in args.sizes.split(",")]
         args.latencies = [float(x) for x in args.latencies.split(",")]
@@ -367,6 +374,8 @@ def main(argv: list[str] | None = None) -> None:
             bench.model()
         if args.cost_sizes:
             bench.cost()
+        if args.floor_size:
+            bench.floor()
         if not args.no_ceiling:
             bench.ceiling()
         if not args.no_shards_up:
