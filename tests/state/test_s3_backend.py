@@ -120,6 +120,44 @@ def test_up_drift_destroy_of_the_dev_stack_keep_the_state_in_the_bucket(tmp_path
     assert not s3.keys(BUCKET, LOCKS)
 
 
+def test_a_zstd_state_in_the_bucket_serves_a_teammate_whose_cli_writes_plain_json(tmp_path, s3, fresh_emulator):
+    """PULUMI_DIY_BACKEND_ZSTD=true (docs/state.md, "Compressed state"): the project's commands work
+    on a compressed state, and a CLI without the setting reads it and writes it back as plain JSON."""
+    bin_dir = require_cli()
+    project = copy_real_project(tmp_path / "project")
+    dev_file = project / "stacks" / "Pulumi.dev.yaml"
+    dev_file.write_text(dev_file.read_text().replace("http://127.0.0.1:8765", fresh_emulator.base_url))
+    plain = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AEP_", "AWS_"))}
+    plain["PATH"] = f"{bin_dir}{os.pathsep}{plain.get('PATH', '')}"
+    plain.update(s3.env(BUCKET))
+    zstd = {**plain, "PULUMI_DIY_BACKEND_ZSTD": "true"}
+
+    up = cli(project, zstd, "up", "--stack", "dev")
+    assert up.returncode == 0 and "+ 8 created" in up.stdout, output(up)[-4000:]
+    keys = s3.keys(BUCKET, STACKS)
+    assert f"{STACKS}dev.json.zst" in keys and f"{STACKS}dev.json" not in keys, keys
+    raw = s3.client().get_object(Bucket=BUCKET, Key=f"{STACKS}dev.json.zst")["Body"].read()
+    assert raw[:4] == b"\x28\xb5\x2f\xfd", "not a zstd frame"
+    drift = cli(project, zstd, "drift", "--stack", "dev")
+    assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
+
+    # A teammate's CLI without the setting: it reads the compressed state, plans nothing, and
+    # its next write is plain JSON in place of the compressed file.
+    drift = cli(project, plain, "drift", "--stack", "dev")
+    assert drift.returncode == 0 and drift.stdout.startswith("No drift"), output(drift)[-3000:]
+    again = cli(project, plain, "up", "--stack", "dev")
+    assert again.returncode == 0 and "8 unchanged" in again.stdout, output(again)[-3000:]
+    keys = s3.keys(BUCKET, STACKS)
+    assert f"{STACKS}dev.json" in keys and f"{STACKS}dev.json.zst" not in keys, keys
+    resources = stack_state(s3, "dev")["checkpoint"]["latest"]["resources"]
+    assert len([r for r in resources if not r["type"].startswith("pulumi:providers:")]) == 8
+
+    destroy = cli(project, zstd, "destroy", "--stack", "dev")
+    assert destroy.returncode == 0, output(destroy)[-3000:]
+    left = {k: n for k, n in fresh_emulator.objects().items() if n and k in MANAGED_KINDS}
+    assert not left, f"AEP objects left after destroy: {left}"
+
+
 @pytest.mark.slow
 def test_two_stacks_on_two_sandboxes_up_at_once_on_one_bucket(tmp_path, s3, fresh_emulator):
     a = Deployment(tmp_path, fresh_emulator, "s3-par-a", pipelines=2, name="a", env=s3.env(BUCKET))
