@@ -83,15 +83,21 @@ def stack_state(s3: MotoS3, stack: str) -> dict:
     return json.loads(s3.read(BUCKET, f"{STACKS}{stack}.json"))
 
 
-def test_up_drift_destroy_of_the_dev_stack_keep_the_state_in_the_bucket(tmp_path, s3, fresh_emulator):
+def dev_project_on_bucket(tmp_path: pathlib.Path, s3: MotoS3, emu) -> tuple[pathlib.Path, dict[str, str]]:
+    """A project copy whose dev stack points at `emu`, and a user's shell for it: no Pulumi, AEP or
+    AWS settings of its own, the CLI on PATH, then the team's backend (the moto bucket)."""
     bin_dir = require_cli()
     project = copy_real_project(tmp_path / "project")
     dev_file = project / "stacks" / "Pulumi.dev.yaml"
-    dev_file.write_text(dev_file.read_text().replace("http://127.0.0.1:8765", fresh_emulator.base_url))
-    # A user's shell: no Pulumi, AEP or AWS settings of its own, then the team's backend.
+    dev_file.write_text(dev_file.read_text().replace("http://127.0.0.1:8765", emu.base_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AEP_", "AWS_"))}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env.update(s3.env(BUCKET))
+    return project, env
+
+
+def test_up_drift_destroy_of_the_dev_stack_keep_the_state_in_the_bucket(tmp_path, s3, fresh_emulator):
+    project, env = dev_project_on_bucket(tmp_path, s3, fresh_emulator)
 
     up = cli(project, env, "up", "--stack", "dev")
     assert up.returncode == 0, output(up)[-4000:]
@@ -123,13 +129,7 @@ def test_up_drift_destroy_of_the_dev_stack_keep_the_state_in_the_bucket(tmp_path
 def test_a_zstd_state_in_the_bucket_serves_a_teammate_whose_cli_writes_plain_json(tmp_path, s3, fresh_emulator):
     """PULUMI_DIY_BACKEND_ZSTD=true (docs/state.md, "Compressed state"): the project's commands work
     on a compressed state, and a CLI without the setting reads it and writes it back as plain JSON."""
-    bin_dir = require_cli()
-    project = copy_real_project(tmp_path / "project")
-    dev_file = project / "stacks" / "Pulumi.dev.yaml"
-    dev_file.write_text(dev_file.read_text().replace("http://127.0.0.1:8765", fresh_emulator.base_url))
-    plain = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "AEP_", "AWS_"))}
-    plain["PATH"] = f"{bin_dir}{os.pathsep}{plain.get('PATH', '')}"
-    plain.update(s3.env(BUCKET))
+    project, plain = dev_project_on_bucket(tmp_path, s3, fresh_emulator)
     zstd = {**plain, "PULUMI_DIY_BACKEND_ZSTD": "true"}
 
     up = cli(project, zstd, "up", "--stack", "dev")
