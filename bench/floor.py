@@ -8,13 +8,15 @@ every resource's type, name, parent, dependencies and id, and the stack's output
 types and names, the same parents, `depends_on` edges and ids, and the same stack outputs.
 Each resource has no inputs and no outputs, and its provider does nothing. It has one stack
 frame (recordStackTraces=false), and its provider is pickled by reference, like the
-project's.
+project's. A second run, `inputs-once`, gives each resource the real resource's inputs and
+still nothing of them in its outputs: less than any design that keeps the desired state and
+what AEP reported could store.
 
 The floor is what the engine costs for this graph with the file backend, whatever the
 resources hold: no change to the resources' payload can make `up` faster than that. It runs
 interleaved with `main` (bench.cost's "what main did" variant) and the default, on one
 emulator at 0 ms. `default` with PULUMI_SKIP_CHECKPOINTS shows the part that is not
-checkpoints.
+checkpoints. `make bench` runs it too (`--floor-size`, default 50).
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def run_floor(emu: EmulatorProcess, out: pathlib.Path, graph_file: pathlib.Path,
 
 
 def study(out: pathlib.Path, n: int, repeat: int, log: Any = print) -> list[dict[str, Any]]:
-    """main, default, floor and default without checkpoints, interleaved, on one emulator at 0 ms."""
+    """main, default, floor, inputs-once and the default without checkpoints, interleaved, on one
+    emulator at 0 ms; `repeat` rounds."""
     data = out / "emulator-floor"
     shutil.rmtree(data, ignore_errors=True)
     emu = EmulatorProcess(data_dir=str(data), client_secret=secrets.token_urlsafe(24)).start()
